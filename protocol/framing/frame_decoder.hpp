@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -38,8 +39,13 @@ class FrameDecoder {
   // After an error the decoder stays failed and returns the same error.
   Status consume(std::span<const std::uint8_t> bytes, std::vector<Frames>& out);
 
-  // Zero-copy path for sockets: a writable buffer the caller may read into
-  // (at most next_required_size() bytes are useful), then commit(n).
+  // Zero-copy path for sockets: a writable buffer the caller may read into, then
+  // commit(n) with the number of bytes written. While a large message body is
+  // being received the buffer is the rest of that body itself (at most
+  // next_required_size() bytes, never copied again); otherwise it is a staging
+  // buffer of kStagingBytes that may hold several small messages at once, so a
+  // stream of small messages costs one read per buffer-full, not four per message.
+  // The span is valid until the next call on the decoder.
   std::span<std::uint8_t> prepare();
   Status commit(std::size_t n, std::vector<Frames>& out);
 
@@ -48,6 +54,8 @@ class FrameDecoder {
   // True between messages (no partial message buffered).
   bool at_message_boundary() const;
 
+  static constexpr std::size_t kStagingBytes = 64 * 1024;
+
  private:
   enum class State { kLenField, kFrameCount, kFrameLengths, kFrames, kFailed };
   Status on_len_field();
@@ -55,6 +63,7 @@ class FrameDecoder {
   Status on_frame_lengths();
   void on_frames(std::vector<Frames>& out);
   Status advance(std::vector<Frames>& out);
+  Status fail(Status st);
 
   FrameLimits limits_;
   State state_ = State::kLenField;
@@ -63,12 +72,16 @@ class FrameDecoder {
   std::uint64_t frame_count_ = 0;
   std::vector<std::uint64_t> frame_lengths_;
   std::uint64_t body_size_ = 0;
-  // Header bytes being collected (L, N, lengths).
+  // Header bytes being collected for the current field (L, N or the lengths).
   std::vector<std::uint8_t> header_;
   std::size_t header_needed_ = 8;
-  // The body of the current message: one allocation, frames become slices of it.
-  std::shared_ptr<std::vector<std::uint8_t>> body_;
+  // The body of the current message: one allocation (not zero-filled), frames
+  // become slices of it.
+  std::shared_ptr<std::uint8_t[]> body_;
   std::size_t body_filled_ = 0;
+  // Staging buffer handed out by prepare() outside large bodies; allocated lazily.
+  std::unique_ptr<std::uint8_t[]> staging_;
+  bool prepared_body_ = false;  // prepare() returned the body itself
 };
 
 // The prelude (L, N, lengths) to write before `frames`, with L covering all
