@@ -27,8 +27,8 @@ namespace daskcpp::protocol {
 using Frames = std::vector<Bytes>;
 
 struct FrameLimits {
-  std::uint64_t max_frames = 1u << 20;                   // per message
-  std::uint64_t max_message_bytes = 4ull << 30;          // sum of frame lengths
+  std::uint64_t max_frames = 1u << 20;           // per message
+  std::uint64_t max_message_bytes = 4ull << 30;  // sum of frame lengths
 };
 
 class FrameDecoder {
