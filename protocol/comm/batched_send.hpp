@@ -1,0 +1,66 @@
+#pragma once
+// BatchedSend: the outgoing half of a batched stream (upstream
+// distributed/batched.py BatchedSend). Ops are buffered and written as ONE
+// msgpack array per interval (scheduler->client 2 ms, scheduler->worker 5 ms),
+// so every op produced for a peer during a loop turn leaves in one write.
+//
+// The first flush after a quiet period goes out on the next loop turn (ops
+// queued in the same turn still coalesce); later ones wait until `interval`
+// after the previous flush, as upstream's `next_deadline`.
+// Owns a timer and shares the Comm with the stream's reader.
+// Thread safety: none; loop thread only.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "protocol/codec/value.hpp"
+#include "protocol/comm/asio.hpp"
+#include "protocol/comm/comm.hpp"
+
+namespace daskcpp::protocol {
+
+class BatchedSend : public std::enable_shared_from_this<BatchedSend> {
+ public:
+  static std::shared_ptr<BatchedSend> make(std::shared_ptr<Comm> comm,
+                                           std::chrono::microseconds interval);
+  BatchedSend(const BatchedSend&) = delete;
+  BatchedSend& operator=(const BatchedSend&) = delete;
+
+  // Buffers one op-map. Dropped (with a debug log) once the comm is closed,
+  // like upstream's send() after close.
+  void send(Value op);
+  // Writes `op` as a batch of its own: the buffer is flushed first, and nothing
+  // joins it (the client's first stream message `[stream-start]`, §4.3).
+  void send_alone(Value op);
+  // Writes the buffer now, if any.
+  void flush();
+  // Flushes, then closes the comm gracefully. Idempotent.
+  void close();
+  // Closes the comm without flushing.
+  void abort();
+
+  bool closed() const { return closed_ || comm_->closed(); }
+  const std::shared_ptr<Comm>& comm() const { return comm_; }
+  std::size_t pending() const { return buffer_.size(); }
+  std::uint64_t batches_written() const { return batches_written_; }
+  std::uint64_t ops_written() const { return ops_written_; }
+
+ private:
+  BatchedSend(std::shared_ptr<Comm> comm, std::chrono::microseconds interval);
+  void arm();
+  void on_timer(const ErrorCode& ec, std::uint64_t generation);
+
+  std::shared_ptr<Comm> comm_;
+  std::chrono::microseconds interval_;
+  asio::steady_timer timer_;
+  Array buffer_;
+  bool armed_ = false;
+  std::uint64_t timer_generation_ = 0;
+  bool closed_ = false;
+  asio::steady_timer::time_point last_flush_{};
+  std::uint64_t batches_written_ = 0;
+  std::uint64_t ops_written_ = 0;
+};
+
+}  // namespace daskcpp::protocol

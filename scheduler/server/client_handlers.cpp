@@ -1,0 +1,124 @@
+#include "scheduler/server/client_handlers.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "protocol/comm/batched_stream.hpp"
+#include "scheduler/server/scheduler_server.hpp"
+
+namespace daskcpp::scheduler {
+
+namespace {
+
+using protocol::RpcRequest;
+using protocol::StreamMessage;
+using protocol::Value;
+
+// The client id a stream op concerns: its own `client` field, else the stream's.
+const std::string* client_of(const StreamMessage& m) {
+  const Value* v = m.get("client");
+  return v != nullptr && v->is_str() ? &v->as_str() : nullptr;
+}
+
+// Mirrors Scheduler.remove_client: the client's wanted keys are released by
+// the scheduler core once it exists; here the connection bookkeeping ends.
+void remove_client(SchedulerServer& server, const std::string& id) {
+  ClientConnection* client = server.find_client(id);
+  if (client == nullptr || client->removed) return;
+  client->removed = true;
+  spdlog::info("Remove client {}", id);
+}
+
+asio::awaitable<Value> add_client(SchedulerServer& server, RpcRequest& req) {
+  const Value* id_value = req.arg("client");
+  if (id_value == nullptr || !id_value->is_str()) {
+    spdlog::warn("register-client from {} without a str 'client' field; closing",
+                 req.comm->peer_address());
+    req.comm->close();
+    co_return Value();
+  }
+  const std::string id = id_value->as_str();
+  spdlog::info("Receive client connection: {}", id);
+  auto stream =
+      protocol::BatchedStream::make(req.comm, server.options().client_stream_interval);
+  if (ClientConnection* old = server.find_client(id)) {
+    // A client re-registering under its id replaces the old stream.
+    old->stream->close();
+  }
+  server.clients()[id] =
+      ClientConnection{id, stream, SchedulerServer::unix_now(), {}, false};
+  // The client reads exactly one message and asserts it is [stream-start]
+  // (protocol.md §4.3), so nothing may join this batch. Versions are not
+  // compared: warning and error stay empty.
+  stream->send_alone(protocol::make_map(
+      {{"op", Value("stream-start")}, {"warning", Value("")}, {"error", Value("")}}));
+
+  Value extra = protocol::make_map({{"client", Value(id)}});
+  Status reason =
+      co_await stream->run(server.client_stream_handlers(), std::move(extra), {});
+  (void)reason;  // run() logged it
+  remove_client(server, id);
+  // A newer registration under the same id may own the entry by now.
+  if (ClientConnection* c = server.find_client(id); c != nullptr && c->stream == stream) {
+    server.clients().erase(id);
+  }
+  spdlog::info("Close client connection: {}", id);
+  co_return Value();
+}
+
+}  // namespace
+
+double heartbeat_interval(std::size_t n) {
+  if (n <= 10) return 0.5;
+  if (n < 50) return 1;
+  if (n < 200) return 2;
+  return static_cast<double>(n) / 200 + 1;
+}
+
+void register_client_handlers(SchedulerServer& server) {
+  server.rpc_handlers().add("register-client",
+                            [&server](RpcRequest& req) -> asio::awaitable<Value> {
+                              co_return co_await add_client(server, req);
+                            });
+
+  auto& stream = server.client_stream_handlers();
+  stream.add("heartbeat-client", [&server](const StreamMessage& m) -> Status {
+    const std::string* id = client_of(m);
+    ClientConnection* client = id != nullptr ? server.find_client(*id) : nullptr;
+    if (client == nullptr) return Status::KeyError("heartbeat-client: unknown client");
+    client->last_seen = SchedulerServer::unix_now();
+    client->stream->send(protocol::make_map(
+        {{"op", Value("adjust-heartbeat-interval")},
+         {"interval", Value(heartbeat_interval(server.clients().size()) * 10)}}));
+    return Status::OK();
+  });
+  stream.add("subscribe-topic", [&server](const StreamMessage& m) -> Status {
+    const std::string* id = client_of(m);
+    const Value* topic = m.get("topic");
+    ClientConnection* client = id != nullptr ? server.find_client(*id) : nullptr;
+    if (client == nullptr) return Status::KeyError("subscribe-topic: unknown client");
+    if (topic == nullptr) return Status::KeyError("subscribe-topic: missing 'topic'");
+    std::string name = topic->is_str() ? topic->as_str() : topic->to_debug_string();
+    if (std::find(client->topics.begin(), client->topics.end(), name) ==
+        client->topics.end()) {
+      client->topics.push_back(std::move(name));
+    }
+    return Status::OK();
+  });
+  stream.add("unsubscribe-topic", [&server](const StreamMessage& m) -> Status {
+    const std::string* id = client_of(m);
+    const Value* topic = m.get("topic");
+    ClientConnection* client = id != nullptr ? server.find_client(*id) : nullptr;
+    if (client == nullptr || topic == nullptr) return Status::OK();
+    std::string name = topic->is_str() ? topic->as_str() : topic->to_debug_string();
+    std::erase(client->topics, name);
+    return Status::OK();
+  });
+  stream.add("close-client", [&server](const StreamMessage& m) -> Status {
+    if (const std::string* id = client_of(m)) remove_client(server, *id);
+    return Status::OK();
+  });
+}
+
+}  // namespace daskcpp::scheduler

@@ -1,0 +1,235 @@
+#include "scheduler/server/scheduler_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <random>
+
+#include "protocol/comm/address.hpp"
+#include "protocol/comm/rpc_server.hpp"
+#include "scheduler/server/client_handlers.hpp"
+#include "scheduler/server/host_ip.hpp"
+#include "scheduler/server/info_handlers.hpp"
+#include "scheduler/server/run_files.hpp"
+
+namespace daskcpp::scheduler {
+
+namespace {
+
+using protocol::Value;
+
+// "Scheduler-" + a random (version 4) UUID, as upstream's uuid.uuid4().
+std::string make_scheduler_id() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
+  std::uint64_t hi = rng();
+  std::uint64_t lo = rng();
+  hi = (hi & ~0xF000ull) | 0x4000ull;                  // version 4
+  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);  // variant 10xx
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "Scheduler-%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF),
+                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+// The subset of Value that identity() produces, as JSON for the scheduler file.
+nlohmann::json to_json(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNil:
+      return nullptr;
+    case Value::Type::kBool:
+      return v.as_bool();
+    case Value::Type::kInt:
+      if (v.as_integer().is_big_unsigned) return v.as_integer().as_uint64();
+      return v.as_int64();
+    case Value::Type::kFloat32:
+    case Value::Type::kFloat64:
+      return v.as_double();
+    case Value::Type::kStr:
+      return v.as_str();
+    case Value::Type::kArray: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const Value& item : v.as_array()) out.push_back(to_json(item));
+      return out;
+    }
+    case Value::Type::kMap: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [k, item] : v.as_map()) {
+        out[k.is_str() ? k.as_str() : k.to_debug_string()] = to_json(item);
+      }
+      return out;
+    }
+    case Value::Type::kBin:
+    case Value::Type::kPayload:
+      break;
+  }
+  return v.to_debug_string();
+}
+
+}  // namespace
+
+double SchedulerServer::unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+SchedulerServer::SchedulerServer(SchedulerOptions options)
+    : options_(std::move(options)),
+      io_(1),
+      signals_(io_, SIGINT, SIGTERM),
+      idle_timer_(io_),
+      shutdown_timer_(io_),
+      id_(make_scheduler_id()) {}
+
+SchedulerServer::~SchedulerServer() = default;
+
+ClientConnection* SchedulerServer::find_client(const std::string& id) {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : &it->second;
+}
+
+void SchedulerServer::register_handlers() {
+  // One line per group of handlers; the scheduler core plugs its groups in here.
+  register_info_handlers(*this);
+  register_client_handlers(*this);
+}
+
+Status SchedulerServer::start() {
+  register_handlers();
+  protocol::Address bind{options_.host, options_.port};
+  Result<std::shared_ptr<protocol::Listener>> listener = protocol::Listener::listen(
+      io_.get_executor(), bind, options_.comm,
+      [this](std::shared_ptr<protocol::Comm> comm) { on_comm(std::move(comm)); });
+  if (!listener.ok()) return listener.status();
+  listener_ = *listener;
+  std::string host = options_.host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = reachable_host_ip();
+  address_ = protocol::format_address(host, listener_->port());
+  time_started_ = unix_now();
+  idle_since_ = time_started_;
+  listener_->start();
+
+  // Upstream logs "  Scheduler at: %25s"; tools grep for it.
+  spdlog::info("  Scheduler at: {:>25}", address_);
+
+  if (options_.scheduler_file) {
+    Status st = write_scheduler_file(*options_.scheduler_file, to_json(identity(-1)));
+    if (!st.ok()) return st.with_context("--scheduler-file");
+  }
+  if (options_.pid_file) {
+    Status st = write_pid_file(*options_.pid_file);
+    if (!st.ok()) return st.with_context("--pid-file");
+  }
+  signals_.async_wait([this](const protocol::ErrorCode& ec, int signo) {
+    if (ec) return;
+    shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
+  });
+  arm_idle_check();
+  return Status::OK();
+}
+
+void SchedulerServer::run() { io_.run(); }
+
+void SchedulerServer::on_comm(std::shared_ptr<protocol::Comm> comm) {
+  if (shutting_down_) {
+    comm->abort();
+    return;
+  }
+  comms_.emplace(comm.get(), comm);
+  asio::co_spawn(io_, serve(std::move(comm)), asio::detached);
+}
+
+asio::awaitable<void> SchedulerServer::serve(std::shared_ptr<protocol::Comm> comm) {
+  co_await protocol::serve_rpc(comm, rpc_handlers_);
+  comms_.erase(comm.get());
+}
+
+Value SchedulerServer::identity(std::int64_t /*n_workers*/) const {
+  // Workers arrive with the scheduler core; until then the cluster is empty.
+  protocol::Map services;
+  if (options_.dashboard)
+    services.emplace_back(Value("dashboard"), Value(options_.dashboard_port));
+  return protocol::make_map({{"type", Value("Scheduler")},
+                             {"id", Value(id_)},
+                             {"address", Value(address_)},
+                             {"services", Value(std::move(services))},
+                             {"started", Value(time_started_)},
+                             {"n_workers", Value(0)},
+                             {"total_threads", Value(0)},
+                             {"total_memory", Value(0)},
+                             {"workers", Value(protocol::Map{})}});
+}
+
+void SchedulerServer::arm_idle_check() {
+  if (!options_.idle_timeout_seconds || shutting_down_) return;
+  idle_timer_.expires_after(std::chrono::milliseconds(250));
+  idle_timer_.async_wait([this](const protocol::ErrorCode& ec) {
+    if (ec || shutting_down_) return;
+    const double now = unix_now();
+    // Upstream check_idle: busy while any client is connected (and, later, any
+    // task is processing).
+    if (!clients_.empty()) idle_since_ = now;
+    if (now - idle_since_ > *options_.idle_timeout_seconds) {
+      spdlog::info("Scheduler closing after being idle for {:.2f} s",
+                   *options_.idle_timeout_seconds);
+      shutdown("idle timeout");
+      return;
+    }
+    arm_idle_check();
+  });
+}
+
+void SchedulerServer::shutdown(const std::string& reason) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  spdlog::info("Scheduler closing due to {}...", reason);
+  if (listener_) listener_->stop();
+  signals_.cancel();
+  idle_timer_.cancel();
+  for (auto& [id, client] : clients_) {
+    if (!client.stream->closed()) {
+      client.stream->send(protocol::make_map({{"op", Value("stream-closed")}}));
+      client.stream->close();
+    }
+  }
+  for (auto& [ptr, weak] : comms_) {
+    if (auto comm = weak.lock()) comm->close();
+  }
+  remove_run_files();
+  shutdown_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  arm_shutdown_check();
+}
+
+void SchedulerServer::arm_shutdown_check() {
+  // The loop ends by itself once every comm is gone; a peer that stops reading
+  // (or a handshake still pending) must not keep us alive, hence the deadline.
+  shutdown_timer_.expires_after(std::chrono::milliseconds(20));
+  shutdown_timer_.async_wait([this](const protocol::ErrorCode& ec) {
+    if (ec) return;
+    if (comms_.empty() && clients_.empty()) {
+      spdlog::info("End scheduler");
+      io_.stop();
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= shutdown_deadline_) {
+      spdlog::warn("Shutdown: aborting {} comms that did not close in time",
+                   comms_.size());
+      for (auto& [ptr, weak] : comms_) {
+        if (auto comm = weak.lock()) comm->abort();
+      }
+      io_.stop();
+      return;
+    }
+    arm_shutdown_check();
+  });
+}
+
+void SchedulerServer::remove_run_files() {
+  if (options_.scheduler_file) remove_file_quietly(*options_.scheduler_file);
+  if (options_.pid_file) remove_file_quietly(*options_.pid_file);
+}
+
+}  // namespace daskcpp::scheduler
