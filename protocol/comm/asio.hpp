@@ -3,8 +3,10 @@
 // Asio user in protocol/). Boost 1.74's awaitable.hpp uses std::exchange
 // without including <utility>, so every Asio user goes through this header.
 
+// clang-format off
+#include <utility>  // must precede Asio (see above)
 #include <boost/asio.hpp>
-#include <utility>
+// clang-format on
 
 namespace daskcpp::protocol {
 namespace asio = boost::asio;
