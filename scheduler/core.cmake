@@ -1,0 +1,15 @@
+# daskcpp_scheduler_core: scheduler state, transitions and placement as a plain
+# library — no Asio, no Python, no sockets (style.md §1-§2). Included from
+# scheduler/CMakeLists.txt; unit tests link only this.
+add_library(daskcpp_scheduler_core STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/state/scheduler_state.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/placement/placement.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/transitions.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/transition_functions.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/stimuli.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/validate.cpp)
+target_include_directories(daskcpp_scheduler_core PUBLIC ${PROJECT_SOURCE_DIR})
+# Only Status (protocol/status.cpp) and Bytes are used from the protocol library.
+target_link_libraries(daskcpp_scheduler_core
+  PUBLIC daskcpp_protocol
+  PRIVATE daskcpp_compile_options)

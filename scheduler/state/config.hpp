@@ -1,0 +1,27 @@
+#pragma once
+// SchedulerConfig: the distributed.scheduler.* values the core reads (defaults of
+// distributed/distributed.yaml, protocol.md Appendix A). Plain data, passed in.
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace daskcpp::scheduler {
+
+struct SchedulerConfig {
+  int allowed_failures = 3;
+  // +inf disables scheduler-side queuing of root-ish tasks.
+  double worker_saturation = 1.1;
+  double unknown_task_duration = 0.5;  // seconds
+  double bandwidth = 100e6;            // bytes/s
+  std::int64_t default_data_size = 1024;
+  int rootish_taskgroup = 5;
+  int rootish_taskgroup_dependencies = 5;
+  std::size_t transition_log_length = 100000;
+  // Run validate() on every task touched by transitions() (tests, Debug builds).
+  bool validate = false;
+};
+
+inline constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+}  // namespace daskcpp::scheduler

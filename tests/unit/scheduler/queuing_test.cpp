@@ -1,0 +1,105 @@
+// Root-ish tasks and scheduler-side queuing (protocol.md §10.4).
+#include "test_helpers.hpp"
+
+namespace daskcpp::scheduler::test {
+
+using V = std::vector<std::string>;
+
+namespace {
+std::vector<TaskSpec> map_tasks(int n) {
+  std::vector<TaskSpec> t;
+  for (int i = 0; i < n; ++i) t.push_back({"inc-" + std::to_string(i), {}, i});
+  return t;
+}
+std::vector<std::string> map_keys(int n) {
+  std::vector<std::string> k;
+  for (int i = 0; i < n; ++i) k.push_back("inc-" + std::to_string(i));
+  return k;
+}
+}  // namespace
+
+TEST_CASE("02_map_gather: 10 tasks on 2 x 1-thread workers, two in flight each",
+          "[queuing]") {
+  Harness h;
+  h.add_worker("w1");
+  h.add_worker("w2");
+  Effects e = h.submit("c1", map_tasks(10), map_keys(10));
+  CHECK(workers(h.s, e) ==
+        V{"w1 compute-task inc-0 prio=[0,1,0]", "w2 compute-task inc-1 prio=[0,1,1]",
+          "w1 compute-task inc-2 prio=[0,1,2]", "w2 compute-task inc-3 prio=[0,1,3]"});
+  CHECK(h.s.queued().size() == 6);
+  for (int i = 4; i < 10; ++i) {
+    CHECK(h.status("inc-" + std::to_string(i)) == TaskStatus::queued);
+  }
+  e = h.finish("w1", "inc-0");
+  CHECK(clients(h.s, e) == V{"c1 key-in-memory inc-0 +type"});
+  CHECK(workers(h.s, e) == V{"w1 compute-task inc-4 prio=[0,1,4]"});
+  e = h.finish("w2", "inc-1");
+  CHECK(workers(h.s, e) == V{"w2 compute-task inc-5 prio=[0,1,5]"});
+  e = h.finish("w2", "inc-3");
+  CHECK(workers(h.s, e) == V{"w2 compute-task inc-6 prio=[0,1,6]"});
+  // Releasing queued keys takes them out of the queue without sending anything.
+  e = h.release("c1", {"inc-9"});
+  CHECK(e.empty());
+  CHECK_FALSE(h.known("inc-9"));
+  CHECK(h.s.queued().size() == 2);
+}
+
+TEST_CASE("a new worker drains the queue up to its slots", "[queuing]") {
+  Harness h;
+  h.add_worker("w1");
+  h.submit("c1", map_tasks(8), map_keys(8));
+  CHECK(h.s.queued().size() == 6);
+  Effects e = h.add_worker("w2", 2);  // ceil(1.1 * 2) = 3 slots
+  CHECK(workers(h.s, e) == V{"w2 compute-task inc-2 prio=[0,1,2]",
+                             "w2 compute-task inc-3 prio=[0,1,3]",
+                             "w2 compute-task inc-4 prio=[0,1,4]"});
+}
+
+TEST_CASE("long-running tasks free their slot", "[queuing]") {
+  Harness h;
+  h.add_worker("w1");
+  h.submit("c1", map_tasks(6), map_keys(6));
+  Effects e = h.check(long_running(h.s, "w1", "inc-0", h.run_id("inc-0"), {}, h.next()));
+  CHECK(workers(h.s, e) == V{"w1 compute-task inc-2 prio=[0,1,2]"});
+}
+
+TEST_CASE("worker-saturation inf: root-ish tasks are all sent, co-assigned",
+          "[queuing]") {
+  SchedulerConfig cfg = Harness::validated();
+  cfg.worker_saturation = kInfinity;
+  Harness h(cfg);
+  h.add_worker("w1");
+  h.add_worker("w2");
+  Effects e = h.submit("c1", map_tasks(8), map_keys(8));
+  CHECK(workers(h.s, e) ==
+        V{"w1 compute-task inc-0 prio=[0,1,0]", "w1 compute-task inc-1 prio=[0,1,1]",
+          "w1 compute-task inc-2 prio=[0,1,2]", "w1 compute-task inc-3 prio=[0,1,3]",
+          "w2 compute-task inc-4 prio=[0,1,4]", "w2 compute-task inc-5 prio=[0,1,5]",
+          "w2 compute-task inc-6 prio=[0,1,6]", "w2 compute-task inc-7 prio=[0,1,7]"});
+  CHECK(h.s.queued().empty());
+}
+
+TEST_CASE("root-ish tasks with no workers wait in the queue", "[queuing]") {
+  Harness h;
+  UpdateGraph g;
+  g.client = "c1";
+  for (int i = 0; i < 3; ++i) {
+    GraphTask t;
+    t.key = "read-" + std::to_string(i);
+    t.prefix_name = t.group_name = "read";
+    t.run_spec = std::make_shared<const int>(i);
+    t.order = i;
+    t.data_producer = true;  // explicitly root-ish
+    g.tasks.push_back(t);
+    g.keys.push_back(t.key);
+  }
+  Effects e = h.submit_graph(g);
+  CHECK(e.empty());
+  CHECK(h.s.queued().size() == 3);
+  e = h.add_worker("w1");
+  CHECK(workers(h.s, e) ==
+        V{"w1 compute-task read-0 prio=[0,1,0]", "w1 compute-task read-1 prio=[0,1,1]"});
+}
+
+}  // namespace daskcpp::scheduler::test
