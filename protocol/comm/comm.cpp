@@ -16,10 +16,6 @@ namespace daskcpp::protocol {
 
 namespace {
 
-// Reads smaller than this go through the scratch buffer (several small messages
-// per syscall); larger bodies are read straight into the decoder's buffer.
-constexpr std::size_t kScratchBytes = 64 * 1024;
-
 void set_int_option(int fd, int level, int name, int value) {
   // Best effort, as upstream: a platform without the option keeps its default.
   (void)::setsockopt(fd, level, name, &value, sizeof(value));
@@ -105,29 +101,23 @@ Status Comm::decode_error(const Status& st, std::span<const std::uint8_t> sample
 asio::awaitable<Result<Frames>> Comm::read_frames() {
   auto self = shared_from_this();
   while (decoded_.empty()) {
+    // Bad bytes behind good messages: those were delivered first, now the error.
+    if (!read_error_.ok()) co_return read_error_;
     if (closed_) co_return Status::IOError("comm to " + peer_address_ + " is closed");
     std::vector<Frames> out;
     ErrorCode ec;
-    std::size_t n = 0;
-    const std::size_t need = decoder_.next_required_size();
-    std::span<std::uint8_t> direct;
-    if (need > kScratchBytes) direct = decoder_.prepare();
-    if (!direct.empty()) {
-      direct = direct.first(std::min(direct.size(), need));
-      n = co_await socket_.async_read_some(asio::buffer(direct.data(), direct.size()),
-                                           asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec) {
-        Status st = decoder_.commit(n, out);
-        if (!st.ok()) co_return decode_error(st, direct.first(n));
-      }
-    } else {
-      scratch_.resize(kScratchBytes);
-      n = co_await socket_.async_read_some(asio::buffer(scratch_),
-                                           asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec) {
-        std::span<const std::uint8_t> got(scratch_.data(), n);
-        Status st = decoder_.consume(got, out);
-        if (!st.ok()) co_return decode_error(st, got);
+    // The decoder hands out either the rest of a large body (zero copy) or its
+    // staging buffer, which may take in several small messages at once.
+    std::span<std::uint8_t> buf = decoder_.prepare();
+    if (buf.empty()) co_return Status::Invalid("frame decoder failed earlier");
+    const std::size_t n =
+        co_await socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
+                                         asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) {
+      Status st = decoder_.commit(n, out);
+      if (!st.ok()) {
+        read_error_ = decode_error(st, buf.first(n));
+        if (out.empty()) co_return read_error_;
       }
     }
     if (ec) {

@@ -3,8 +3,8 @@
 // distributed/comm/tcp.py TCP, comm/core.py Comm).
 //
 // Owns the socket, the push FrameDecoder and a bounded write queue. Reads are
-// zero-copy for large bodies (FrameDecoder::prepare/commit) and small reads go
-// through a scratch buffer. Writes are scatter-gather: prelude + frames, with
+// zero-copy for large bodies (FrameDecoder::prepare/commit); small reads go
+// through the decoder's staging buffer. Writes are scatter-gather: prelude + frames, with
 // one async_write in flight; everything queued behind it goes out in the next
 // write (Beast chat-multi websocket_session::on_send).
 //
@@ -13,7 +13,9 @@
 // Thread safety: none. A Comm lives on the one io_context thread that owns the
 // scheduler (style.md §4); with a single-threaded io_context no strand is
 // needed. Do not use one Comm from two threads.
-// At most one read() may be outstanding at a time (as in Python).
+// At most one read() may be outstanding at a time (as in Python). Member
+// coroutines pin the comm once running; whoever co_spawns one instead of
+// awaiting it must hold a shared_ptr until it starts.
 
 #include <chrono>
 #include <cstdint>
@@ -101,7 +103,7 @@ class Comm : public std::enable_shared_from_this<Comm> {
 
   FrameDecoder decoder_;
   std::deque<Frames> decoded_;  // messages completed by one read but not yet returned
-  std::vector<std::uint8_t> scratch_;
+  Status read_error_;           // bad bytes seen; returned once decoded_ is drained
 
   std::deque<OutMessage> queue_;       // waiting behind the write in flight
   std::vector<OutMessage> in_flight_;  // the write in flight

@@ -52,7 +52,10 @@ std::string Listener::bound_address() const {
 }
 
 void Listener::start() {
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+  // The coroutine starts later (co_spawn posts); `self` in its parameters keeps
+  // the listener alive until then.
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(shared_from_this()),
+                 asio::detached);
 }
 
 void Listener::stop() {
@@ -61,8 +64,7 @@ void Listener::stop() {
   acceptor_.close(ec);
 }
 
-asio::awaitable<void> Listener::accept_loop() {
-  auto self = shared_from_this();
+asio::awaitable<void> Listener::accept_loop(std::shared_ptr<Listener> self) {
   while (!stopped_) {
     ErrorCode ec;
     tcp::socket socket =
@@ -75,13 +77,14 @@ asio::awaitable<void> Listener::accept_loop() {
     }
     configure_socket(socket, options_.tcp_timeout);
     auto comm = Comm::make(std::move(socket), options_);
-    asio::co_spawn(acceptor_.get_executor(), handshake_then_hand_over(std::move(comm)),
-                   asio::detached);
+    asio::co_spawn(acceptor_.get_executor(),
+                   handshake_then_hand_over(self, std::move(comm)), asio::detached);
   }
 }
 
-asio::awaitable<void> Listener::handshake_then_hand_over(std::shared_ptr<Comm> comm) {
-  auto self = shared_from_this();
+asio::awaitable<void> Listener::handshake_then_hand_over(std::shared_ptr<Listener> self,
+                                                         std::shared_ptr<Comm> comm) {
+  (void)self;  // held for the lifetime of the handshake
   Status st = co_await comm->handshake();
   if (!st.ok()) {
     spdlog::warn("Listener: dropping connection from {}: {}", comm->peer_address(),

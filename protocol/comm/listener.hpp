@@ -41,8 +41,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   Listener(tcp::acceptor acceptor, CommOptions options, OnComm on_comm);
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> handshake_then_hand_over(std::shared_ptr<Comm> comm);
+  // `self` is a parameter, not a local: coroutine parameters are copied into
+  // the frame when it is created, locals only once it first runs.
+  asio::awaitable<void> accept_loop(std::shared_ptr<Listener> self);
+  asio::awaitable<void> handshake_then_hand_over(std::shared_ptr<Listener> self,
+                                                 std::shared_ptr<Comm> comm);
 
   tcp::acceptor acceptor_;
   CommOptions options_;
