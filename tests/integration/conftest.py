@@ -1,51 +1,50 @@
-"""Fixtures for the integration tests (style.md §7: real processes on
-127.0.0.1, port 0, conditions waited for with deadlines, logs dumped on failure).
+"""Fixtures for the integration tests. Process management (starting stock and
+daskcpp schedulers, stock workers, waiting, log dumps) lives in cluster.py --
+read its docstring for how to run one scheduler kind and how to enable a test
+on daskcpp.
 
-Two families:
-
-* ``scheduler`` / ``scheduler_address``: the daskcpp-scheduler binary alone
-  (tests/integration/test_scheduler_connect.py).
-* ``cluster`` / ``client`` / ``cluster_factory``: a scheduler of each kind
-  (stock, daskcpp) with stock workers, see cluster.py. Tests without the
-  ``daskcpp_ready`` marker are skipped on daskcpp.
-
-The daskcpp binary is $DASKCPP_BUILD_DIR/scheduler/daskcpp-scheduler, else the
-first of <repo>/build/release, <repo>/build/debug that holds one.
+Fixtures:
+* `scheduler` / `scheduler_address` -- a bare daskcpp-scheduler (no workers),
+  function-scoped; its log is printed when the test fails.
+* `scheduler_kind` ("stock" | "daskcpp") x `worker_mode` ("no-nanny" | "nanny")
+  -- session-scoped parameters.
+* `cluster` -- the shared scheduler + 2 workers for (kind, mode).
+* `client` -- a fresh distributed.Client on `cluster`.
+* `cluster_factory` -- private clusters for tests that damage them.
 """
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import time
+import itertools
+import os
 from pathlib import Path
 
 import pytest
-from distributed import Client
 
-from cluster import (SCHEDULER_KINDS, WORKER_MODES, ClusterError, daskcpp_binary_required,
-                     daskcpp_scheduler_binary, start_cluster, wait_for)
+from cluster import (  # noqa: F401 - wait_for/SchedulerProcess are re-exported for tests
+    REPO_ROOT,
+    SCHEDULER_KINDS,
+    WORKER_MODES,
+    Cluster,
+    SchedulerProcess,
+    daskcpp_binary_required,
+    daskcpp_scheduler_binary,
+    start_cluster,
+    wait_for,
+)
 
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "daskcpp_ready: the scenario is expected to pass on daskcpp-scheduler")
-
-
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
-
-
-def _failed(request) -> bool:
-    return any(getattr(getattr(request.node, "rep_" + w, None), "failed", False)
-               for w in ("setup", "call"))
+DEFAULT_TIMEOUT_S = 60
+NOT_READY_REASON = "not daskcpp_ready yet (add @pytest.mark.daskcpp_ready when daskcpp supports it)"
 
 
-def _binary_or_skip() -> Path:
+def build_dir() -> Path:
+    env = os.environ.get("DASKCPP_BUILD_DIR")
+    return Path(env) if env else REPO_ROOT / "build" / "release"
+
+
+def scheduler_binary() -> Path:
+    """The daskcpp-scheduler binary; skips the test when it is not built (fails
+    instead when DASKCPP_BUILD_DIR names a build without it)."""
     path, reason = daskcpp_scheduler_binary()
     if path is None:
         if daskcpp_binary_required():
@@ -54,57 +53,64 @@ def _binary_or_skip() -> Path:
     return path
 
 
-# --------------------------------------------------------------------------
-# daskcpp-scheduler alone
-# --------------------------------------------------------------------------
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "daskcpp_ready: the scenario is expected to pass on daskcpp-scheduler; without it, skipped there",
+    )
 
-class SchedulerProcess:
-    """A running daskcpp-scheduler; `log()` returns its output so far."""
 
-    def __init__(self, binary: Path, tmp_path: Path, extra_args=()):
-        self.scheduler_file = tmp_path / "scheduler.json"
-        self.log_path = tmp_path / "scheduler.log"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [str(binary), "--host", "127.0.0.1", "--port", "0",
-                 "--scheduler-file", str(self.scheduler_file), "--no-dashboard",
-                 *extra_args],
-                stdout=log, stderr=subprocess.STDOUT)
-        self.identity: dict = wait_for(self._read_file, 20, "the scheduler file",
-                                       on_timeout=self.log)
-        self.address: str = self.identity["address"]
+def pytest_collection_modifyitems(config, items):
+    binary, missing_reason = daskcpp_scheduler_binary()
+    for item in items:
+        # Safety net when the suite is run without tests/integration/pytest.ini.
+        if item.get_closest_marker("timeout") is None and not config.getini("timeout"):
+            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUT_S))
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get("scheduler_kind") != "daskcpp":
+            continue
+        if item.get_closest_marker("daskcpp_ready") is None:
+            item.add_marker(pytest.mark.skip(reason=NOT_READY_REASON))
+        elif binary is None and not daskcpp_binary_required():
+            item.add_marker(pytest.mark.skip(reason=missing_reason))
 
-    def _read_file(self):
-        if self.proc.poll() is not None:
-            raise ClusterError(f"daskcpp-scheduler exited with {self.proc.returncode}")
-        try:
-            return json.loads(self.scheduler_file.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Records each phase's report on the item (`item.rep_setup` etc.) and, on
+    failure, appends the tail of every cluster process's log to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
+    if not report.failed:
+        return
+    clusters: list[Cluster] = []
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Cluster):
+            clusters.append(value)
+        elif isinstance(value, ClusterFactory):
+            clusters.extend(value.clusters)
+    for cluster in dict.fromkeys(clusters):
+        report.sections.append((f"cluster logs [{cluster.kind}] ({report.when})", cluster.dump_logs()))
 
-    def stop(self, timeout: float = 10) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+
+# ---- a bare daskcpp scheduler -----------------------------------------------
 
 
 @pytest.fixture
 def scheduler(request, tmp_path):
-    """daskcpp-scheduler on 127.0.0.1, port 0; stopped (SIGTERM) on teardown."""
-    proc = SchedulerProcess(_binary_or_skip(), tmp_path)
+    """Starts daskcpp-scheduler on port 0; yields the SchedulerProcess."""
+    scheduler_binary()
+    proc = SchedulerProcess(tmp_path, kind="daskcpp")
     try:
         yield proc
     finally:
         proc.stop()
-        if _failed(request):
+        failed = any(
+            getattr(request.node, "rep_" + w, None) is not None and getattr(request.node, "rep_" + w).failed
+            for w in ("setup", "call")
+        )
+        if failed:
             print(f"\n----- daskcpp-scheduler log ({proc.address}) -----\n{proc.log()}")
 
 
@@ -113,12 +119,13 @@ def scheduler_address(scheduler) -> str:
     return scheduler.address
 
 
-# --------------------------------------------------------------------------
-# Scheduler kind x worker mode clusters with stock workers
-# --------------------------------------------------------------------------
+# ---- parameters -------------------------------------------------------------
+
 
 @pytest.fixture(scope="session", params=SCHEDULER_KINDS)
 def scheduler_kind(request) -> str:
+    if request.param == "daskcpp":
+        scheduler_binary()
     return request.param
 
 
@@ -127,64 +134,106 @@ def worker_mode(request) -> str:
     return request.param
 
 
-@pytest.fixture(autouse=True)
-def _skip_not_ready_on_daskcpp(request):
-    if "scheduler_kind" not in request.fixturenames:
-        return
-    if request.getfixturevalue("scheduler_kind") != "daskcpp":
-        return
-    if request.node.get_closest_marker("daskcpp_ready") is None:
-        pytest.skip("not daskcpp_ready yet")
-    _binary_or_skip()
+# ---- clusters with workers --------------------------------------------------
 
 
-_shared_clusters: dict = {}
+class _SharedClusters:
+    """Session-wide cache: one 2-worker cluster per (kind, mode), restarted when
+    one of its processes died. Only one runs at a time (2 CPUs)."""
+
+    def __init__(self, tmp_path_factory):
+        self._tmp = tmp_path_factory
+        self._clusters: dict[tuple[str, str], Cluster] = {}
+
+    def get(self, kind: str, mode: str) -> Cluster:
+        for other in [key for key in self._clusters if key != (kind, mode)]:
+            self._clusters.pop(other).close()
+        cluster = self._clusters.get((kind, mode))
+        if cluster is not None and not cluster.healthy():
+            cluster.close()
+            cluster = None
+        if cluster is None:
+            workdir = self._tmp.mktemp(f"shared-{kind}-{mode}")
+            cluster = start_cluster(kind, workdir, n_workers=2, nanny=(mode == "nanny"))
+            self._clusters[(kind, mode)] = cluster
+        return cluster
+
+    def close_all(self) -> None:
+        for cluster in self._clusters.values():
+            cluster.close()
+        self._clusters.clear()
 
 
 @pytest.fixture(scope="session")
-def _cluster_pool(tmp_path_factory):
-    yield _shared_clusters
-    for c in _shared_clusters.values():
-        c.close()
-    _shared_clusters.clear()
+def _shared_clusters(tmp_path_factory):
+    shared = _SharedClusters(tmp_path_factory)
+    yield shared
+    shared.close_all()
 
 
 @pytest.fixture
-def cluster(request, scheduler_kind, worker_mode, _cluster_pool, tmp_path_factory):
-    """Shared scheduler + 2 workers per (kind, mode); restarted if a process died."""
-    key = (scheduler_kind, worker_mode)
-    c = _cluster_pool.get(key)
-    if c is not None and not c.healthy():
-        c.close()
-        c = None
-    if c is None:
-        c = start_cluster(scheduler_kind, tmp_path_factory.mktemp(f"{scheduler_kind}-{worker_mode}"),
-                          n_workers=2, nanny=(worker_mode == "nanny"))
-        _cluster_pool[key] = c
-    yield c
-    if _failed(request):
-        request.node.add_report_section("call", "cluster logs", c.dump_logs())
+def cluster(_shared_clusters, scheduler_kind, worker_mode) -> Cluster:
+    """The shared scheduler + 2 workers for (scheduler_kind, worker_mode). Tests
+    must not kill its processes (use `cluster_factory`); if one died anyway,
+    the next test gets a fresh cluster."""
+    return _shared_clusters.get(scheduler_kind, worker_mode)
 
 
 @pytest.fixture
 def client(cluster):
-    with Client(cluster.address, timeout=15, set_as_default=False) as c:
+    """A fresh distributed.Client on the shared cluster, closed after the test."""
+    from distributed import Client
+
+    with Client(cluster.address, timeout=15) as c:
         yield c
 
 
+class ClusterFactory:
+    """Builds private clusters for one test; all are killed at teardown."""
+
+    def __init__(self, kind: str, tmp_path: Path):
+        self.kind = kind
+        self._tmp = tmp_path
+        self._ids = itertools.count()
+        self.clusters: list[Cluster] = []
+
+    def __call__(self, **kwargs) -> Cluster:
+        workdir = self._tmp / f"cluster-{next(self._ids)}"
+        cluster = start_cluster(self.kind, workdir, **kwargs)
+        self.clusters.append(cluster)
+        return cluster
+
+    def close(self) -> None:
+        for cluster in self.clusters:
+            cluster.close()
+
+
 @pytest.fixture
-def cluster_factory(request, scheduler_kind, tmp_path):
-    """Builds private clusters of the test's scheduler kind; all closed on teardown."""
-    made = []
+def cluster_factory(scheduler_kind, tmp_path):
+    """`cluster_factory(n_workers=2, nanny=False, scheduler_env=..., worker_env=...,
+    worker_names=[...])` -> a started private Cluster of this test's scheduler
+    kind, killed at teardown."""
+    factory = ClusterFactory(scheduler_kind, tmp_path)
+    yield factory
+    factory.close()
 
-    def make(**kwargs):
-        c = start_cluster(scheduler_kind, tmp_path / f"cluster{len(made)}", **kwargs)
-        made.append(c)
-        return c
 
-    yield make
-    if _failed(request):
-        for c in made:
-            request.node.add_report_section("call", "cluster logs", c.dump_logs())
-    for c in made:
-        c.close()
+class Gate:
+    """A file that gated tasks (tasks.wait_gate) wait for. `open()` releases
+    them; the fixture opens it at teardown so no worker thread stays blocked."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def open(self) -> None:
+        self.path.touch()
+
+
+@pytest.fixture
+def gate(tmp_path):
+    g = Gate(tmp_path / "gate")
+    yield g
+    g.open()

@@ -1,0 +1,91 @@
+"""Task functions run by the workers in the integration tests.
+
+They live in their own module (on the workers' PYTHONPATH, see cluster.py) so
+workers unpickle them by reference, exactly like user code in an installed
+package. Timing control uses gate files instead of sleeps: a gated task blocks
+until the test creates the file, so "mid-graph" states are reached
+deterministically."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+GATE_TIMEOUT_S = 45.0
+
+
+class UserError(ValueError):
+    """A user-defined exception type, to check that the exact type round-trips."""
+
+
+def inc(x):
+    return x + 1
+
+
+def add(x, y):
+    return x + y
+
+
+def total(xs):
+    return sum(xs)
+
+
+def is_even(x):
+    return x % 2 == 0
+
+
+def array_sum(a):
+    return float(a.sum())
+
+
+def array_nbytes(a):
+    return int(a.nbytes)
+
+
+def fail(x):
+    raise UserError(f"bad input {x}")
+
+
+def read_text(path):
+    """Fails with FileNotFoundError until the test creates `path`."""
+    return Path(path).read_text()
+
+
+def write_text(path, text):
+    Path(path).write_text(text)
+    return text
+
+
+def wait_gate(gate):
+    """Blocks until the file `gate` exists (bounded, so a broken test cannot
+    wedge a worker thread for ever)."""
+    deadline = time.monotonic() + GATE_TIMEOUT_S
+    while not os.path.exists(gate):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {gate} was never opened")
+        time.sleep(0.01)
+
+
+def gated_inc(x, gate):
+    wait_gate(gate)
+    return x + 1
+
+
+def gated_identity(x, gate, started_dir=None):
+    """Records that it started (a file per argument in `started_dir`), then waits."""
+    if started_dir is not None:
+        Path(started_dir, f"started-{x}").touch()
+    wait_gate(gate)
+    return x
+
+
+def kill_own_worker(x):
+    """Kills the worker process running it, on every attempt."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return x  # unreachable
+
+
+def getpid():
+    return os.getpid()
