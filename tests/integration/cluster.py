@@ -379,6 +379,13 @@ class Cluster:
                 return addr
         raise ClusterError(f"no running worker named {name!r}")
 
+    def worker_process(self, name: str) -> ManagedProcess:
+        """The process started by `add_worker(name=name)`."""
+        for proc in self.workers:
+            if proc.name == f"worker[{name}]":
+                return proc
+        raise ClusterError(f"no worker process named {name!r}")
+
     def healthy(self) -> bool:
         procs = [self.scheduler, *self.workers]
         return all(p is not None and p.alive() for p in procs)
