@@ -1,0 +1,35 @@
+#include "worker/state/task_state.hpp"
+
+namespace daskcpp::worker {
+
+std::string_view to_string(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::released:
+      return "released";
+    case TaskStatus::waiting:
+      return "waiting";
+    case TaskStatus::fetch:
+      return "fetch";
+    case TaskStatus::flight:
+      return "flight";
+    case TaskStatus::ready:
+      return "ready";
+    case TaskStatus::executing:
+      return "executing";
+    case TaskStatus::memory:
+      return "memory";
+    case TaskStatus::error:
+      return "error";
+    case TaskStatus::cancelled:
+      return "cancelled";
+    case TaskStatus::resumed:
+      return "resumed";
+    case TaskStatus::long_running:
+      return "long-running";
+    case TaskStatus::missing:
+      return "missing";
+  }
+  return "?";
+}
+
+}  // namespace daskcpp::worker

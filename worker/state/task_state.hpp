@@ -1,0 +1,71 @@
+#pragma once
+// TaskState: what this worker knows about one key (upstream
+// distributed/worker_state_machine.py TaskState), as plain data. Tasks refer to each
+// other by Key; the owning WorkerState keeps them in one map.
+//
+// Thread safety: plain data, owned by the WorkerState on the worker's loop thread.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/bytes.hpp"
+#include "protocol/codec/value.hpp"
+#include "protocol/messages/field_reader.hpp"
+#include "protocol/messages/key.hpp"
+
+namespace daskcpp::worker {
+
+using protocol::Key;
+
+// Upstream TaskStateState, printed with the same strings ("long-running").
+enum class TaskStatus : std::uint8_t {
+  released,
+  waiting,
+  fetch,
+  flight,
+  ready,
+  executing,
+  memory,
+  error,
+  cancelled,
+  resumed,
+  long_running,
+  missing,
+};
+
+std::string_view to_string(TaskStatus s);
+
+// The scheduler's priority tuple followed by our own decreasing generation
+// (upstream appends self.generation so that later compute-tasks of equal priority
+// run first). Compared lexicographically, smaller first.
+using Priority = std::vector<double>;
+
+struct TaskState {
+  Key key;
+  TaskStatus status = TaskStatus::released;
+  // For cancelled/resumed: the state the task was in when it got cancelled
+  // (executing, long-running or flight), as upstream's ts.previous.
+  std::optional<TaskStatus> previous;
+  std::int64_t run_id = -1;
+  Priority priority;
+  // The __Pickled__ GraphNode; nil for data we only fetch.
+  protocol::Value run_spec;
+  protocol::Value annotations = protocol::Value(protocol::Map{});
+  std::set<Key> dependencies;
+  std::set<Key> dependents;
+  std::set<Key> waiting_for_data;
+  std::set<std::string> who_has;
+  std::optional<std::string> coming_from;  // the peer it is in flight from
+  std::int64_t nbytes = -1;
+  // Set once the value is in memory (executed, fetched or scattered).
+  std::optional<Bytes> type_pickle;
+  std::string type_name;
+  std::optional<std::int64_t> thread;
+  std::vector<protocol::StartStop> startstops;
+};
+
+}  // namespace daskcpp::worker
