@@ -32,6 +32,19 @@ The single switch is the marker ``@pytest.mark.daskcpp_ready`` on a test (or on
 a module via ``pytestmark``). Tests without it are SKIPPED on daskcpp with the
 reason "not daskcpp_ready yet"; they always run on stock.
 
+Files and fixtures
+------------------
+* cluster.py -- this module: `SchedulerProcess` (either kind), `Cluster`
+  (scheduler + stock workers), `start_cluster`, `wait_for`.
+* conftest.py -- fixtures: `scheduler`/`scheduler_address` (bare daskcpp
+  scheduler), `scheduler_kind` x `worker_mode` parameters, `cluster` (shared,
+  2 workers), `client`, `cluster_factory` (private clusters), `gate`.
+* tasks.py -- the task functions (imported by reference on the workers and by
+  the scheduler's graph unpickling; PYTHONPATH is set for both).
+* raw_comm.py -- hand-framed socket peer for the bad-input tests.
+* test_compute.py, test_errors.py, test_failures.py, test_bad_input.py --
+  the scenarios; test_scheduler_connect.py -- daskcpp-only connection tests.
+
 Design
 ------
 * Ports are 0 everywhere; the scheduler writes ``--scheduler-file`` and we read

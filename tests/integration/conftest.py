@@ -144,8 +144,13 @@ class _SharedClusters:
     def __init__(self, tmp_path_factory):
         self._tmp = tmp_path_factory
         self._clusters: dict[tuple[str, str], Cluster] = {}
+        # A cluster that failed to start is not retried for every test (each
+        # attempt costs the start timeout); later tests fail fast instead.
+        self._start_errors: dict[tuple[str, str], str] = {}
 
     def get(self, kind: str, mode: str) -> Cluster:
+        if (kind, mode) in self._start_errors:
+            pytest.fail(f"shared {kind}/{mode} cluster failed to start earlier: {self._start_errors[(kind, mode)]}")
         for other in [key for key in self._clusters if key != (kind, mode)]:
             self._clusters.pop(other).close()
         cluster = self._clusters.get((kind, mode))
@@ -154,7 +159,11 @@ class _SharedClusters:
             cluster = None
         if cluster is None:
             workdir = self._tmp.mktemp(f"shared-{kind}-{mode}")
-            cluster = start_cluster(kind, workdir, n_workers=2, nanny=(mode == "nanny"))
+            try:
+                cluster = start_cluster(kind, workdir, n_workers=2, nanny=(mode == "nanny"))
+            except Exception as exc:
+                self._start_errors[(kind, mode)] = str(exc).splitlines()[0]
+                raise
             self._clusters[(kind, mode)] = cluster
         return cluster
 
