@@ -44,9 +44,7 @@ class Bytes {
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   std::span<const std::uint8_t> span() const { return {data_, size_}; }
-  std::string_view view() const {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(data_), size_}; }
   std::uint8_t operator[](std::size_t i) const { return data_[i]; }
 
   // A sub-slice sharing ownership; the caller guarantees offset + len <= size().
@@ -55,7 +53,8 @@ class Bytes {
   }
 
   friend bool operator==(const Bytes& a, const Bytes& b) {
-    return a.size_ == b.size_ && (a.size_ == 0 || std::memcmp(a.data_, b.data_, a.size_) == 0);
+    return a.size_ == b.size_ &&
+           (a.size_ == 0 || std::memcmp(a.data_, b.data_, a.size_) == 0);
   }
 
  private:

@@ -4,16 +4,26 @@ namespace daskcpp {
 
 const char* status_code_name(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalid: return "Invalid";
-    case StatusCode::kTypeError: return "TypeError";
-    case StatusCode::kKeyError: return "KeyError";
-    case StatusCode::kCapacityError: return "CapacityError";
-    case StatusCode::kNotImplemented: return "NotImplemented";
-    case StatusCode::kIOError: return "IOError";
-    case StatusCode::kPythonError: return "PythonError";
-    case StatusCode::kCancelled: return "Cancelled";
-    case StatusCode::kUnknown: return "Unknown";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalid:
+      return "Invalid";
+    case StatusCode::kTypeError:
+      return "TypeError";
+    case StatusCode::kKeyError:
+      return "KeyError";
+    case StatusCode::kCapacityError:
+      return "CapacityError";
+    case StatusCode::kNotImplemented:
+      return "NotImplemented";
+    case StatusCode::kIOError:
+      return "IOError";
+    case StatusCode::kPythonError:
+      return "PythonError";
+    case StatusCode::kCancelled:
+      return "Cancelled";
+    case StatusCode::kUnknown:
+      return "Unknown";
   }
   return "Unknown";
 }

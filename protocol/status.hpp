@@ -12,13 +12,13 @@ namespace daskcpp {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalid,           // malformed input from a peer (framing, msgpack, shape)
-  kTypeError,         // a field has the wrong msgpack type
-  kKeyError,          // a required field or a key is missing
-  kCapacityError,     // a configured limit (frame size, depth, count) was exceeded
-  kNotImplemented,    // an op or feature we do not support
-  kIOError,           // socket / file errors
-  kPythonError,       // an exception raised in the embedded interpreter
+  kInvalid,         // malformed input from a peer (framing, msgpack, shape)
+  kTypeError,       // a field has the wrong msgpack type
+  kKeyError,        // a required field or a key is missing
+  kCapacityError,   // a configured limit (frame size, depth, count) was exceeded
+  kNotImplemented,  // an op or feature we do not support
+  kIOError,         // socket / file errors
+  kPythonError,     // an exception raised in the embedded interpreter
   kCancelled,
   kUnknown,
 };
@@ -28,11 +28,14 @@ const char* status_code_name(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message)
+      : code_(code), message_(std::move(message)) {}
 
   static Status OK() { return {}; }
   static Status Invalid(std::string m) { return {StatusCode::kInvalid, std::move(m)}; }
-  static Status TypeError(std::string m) { return {StatusCode::kTypeError, std::move(m)}; }
+  static Status TypeError(std::string m) {
+    return {StatusCode::kTypeError, std::move(m)};
+  }
   static Status KeyError(std::string m) { return {StatusCode::kKeyError, std::move(m)}; }
   static Status CapacityError(std::string m) {
     return {StatusCode::kCapacityError, std::move(m)};
@@ -44,7 +47,9 @@ class [[nodiscard]] Status {
   static Status PythonError(std::string m) {
     return {StatusCode::kPythonError, std::move(m)};
   }
-  static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status Cancelled(std::string m) {
+    return {StatusCode::kCancelled, std::move(m)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -65,7 +70,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK status");
   }
@@ -92,10 +97,10 @@ class [[nodiscard]] Result {
 #define DASKCPP_CONCAT_INNER(a, b) a##b
 #define DASKCPP_CONCAT(a, b) DASKCPP_CONCAT_INNER(a, b)
 
-#define DASKCPP_RETURN_NOT_OK(expr)                 \
-  do {                                              \
-    ::daskcpp::Status _st = (expr);                 \
-    if (!_st.ok()) return _st;                      \
+#define DASKCPP_RETURN_NOT_OK(expr) \
+  do {                              \
+    ::daskcpp::Status _st = (expr); \
+    if (!_st.ok()) return _st;      \
   } while (false)
 
 #define DASKCPP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \

@@ -20,7 +20,7 @@
 namespace daskcpp::protocol {
 
 struct DecodeLimits {
-  std::size_t max_depth = 64;               // nesting of arrays/maps
+  std::size_t max_depth = 64;                 // nesting of arrays/maps
   std::size_t max_container_size = 1u << 24;  // elements of one array/map
   std::size_t max_string_bytes = 1u << 30;
 };

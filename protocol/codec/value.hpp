@@ -73,7 +73,8 @@ class Value {
   Value(int i) : v_(Integer{i, false}) {}
   Value(std::int64_t i) : v_(Integer{i, false}) {}
   Value(std::uint64_t u)
-      : v_(Integer{static_cast<std::int64_t>(u), u > static_cast<std::uint64_t>(INT64_MAX)}) {}
+      : v_(Integer{static_cast<std::int64_t>(u),
+                   u > static_cast<std::uint64_t>(INT64_MAX)}) {}
   Value(double d) : v_(d) {}
   Value(const char* s) : v_(std::string(s)) {}
   Value(std::string s) : v_(std::move(s)) {}
@@ -83,7 +84,11 @@ class Value {
   Value(Map m) : v_(std::move(m)) {}
   Value(PayloadPtr p) : v_(std::move(p)) {}
 
-  static Value float32(float f) { Value v; v.v_ = f; return v; }
+  static Value float32(float f) {
+    Value v;
+    v.v_ = f;
+    return v;
+  }
 
   Type type() const { return static_cast<Type>(v_.index()); }
   bool is_nil() const { return type() == Type::kNil; }
