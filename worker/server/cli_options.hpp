@@ -1,0 +1,36 @@
+#pragma once
+// The command line of daskcpp-worker, shaped like `dask worker` (distributed/cli/
+// dask_worker.py): the scheduler address or --scheduler-file, --nthreads, --name,
+// --memory-limit, --local-directory, --host/--listen-address port, --death-timeout;
+// --nanny/--no-nanny are accepted (there is no nanny: always no-nanny).
+// Pure string handling.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/status.hpp"
+
+namespace daskcpp::worker {
+
+struct CliOptions {
+  std::string scheduler_address;
+  std::string scheduler_file;
+  int nthreads = 1;
+  std::optional<std::string> name;
+  std::optional<std::int64_t> memory_limit;  // bytes; "auto"/0 = none
+  std::string local_directory;
+  std::string host;  // listen and contact host; empty = automatic
+  std::uint16_t port = 0;
+  double death_timeout_seconds = 60;
+  std::string log_level = "info";
+  bool show_help = false;
+};
+
+Result<CliOptions> parse_cli_options(const std::vector<std::string>& args);
+std::string cli_usage();
+// "4GB", "512MiB", "1e9", "0.5" (fraction of total memory is not supported: nullopt).
+Result<std::optional<std::int64_t>> parse_memory_limit(const std::string& text);
+
+}  // namespace daskcpp::worker

@@ -1,0 +1,456 @@
+#include "worker/server/worker_server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "protocol/codec/message_codec.hpp"
+#include "protocol/comm/address.hpp"
+#include "protocol/comm/connect.hpp"
+#include "protocol/comm/rpc_server.hpp"
+#include "protocol/messages/worker_ops.hpp"
+
+namespace daskcpp::worker {
+
+namespace {
+
+using protocol::make_map;
+using protocol::Map;
+using protocol::Value;
+
+// Worker -> scheduler batching interval (distributed.worker BatchedSend 2 ms).
+constexpr std::chrono::milliseconds kStreamInterval{2};
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string uuid4() {
+  std::random_device rd;
+  std::mt19937_64 gen(rd());
+  std::uniform_int_distribution<std::uint64_t> dist;
+  std::uint64_t a = dist(gen), b = dist(gen);
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::int64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+WorkerServer::WorkerServer(WorkerOptions options)
+    : options_(std::move(options)),
+      signals_(io_, SIGINT, SIGTERM),
+      heartbeat_timer_(io_),
+      rpc_("Worker"),
+      pool_(protocol::CommOptions{}, protocol::ConnectOptions{}),
+      server_id_("Worker-" + uuid4()) {}
+
+WorkerServer::~WorkerServer() {
+  if (runner_) runner_->stop();
+  runner_.reset();  // its threads end before the interpreter does
+  if (interpreter_) interpreter_->stop();
+}
+
+std::string WorkerServer::stimulus_id(std::string_view prefix) const {
+  return std::string(prefix) + "-" + std::to_string(unix_now());
+}
+
+Status WorkerServer::start() {
+  python_compat::InterpreterOptions py;
+  py.python_executable = options_.python_executable;
+  py.preload_modules = {"daskcpp._worker"};
+  DASKCPP_ASSIGN_OR_RETURN(interpreter_, python_compat::Interpreter::start(py));
+  DASKCPP_ASSIGN_OR_RETURN(
+      runner_, python_compat::TaskRunner::start(*interpreter_, options_.nthreads));
+  DASKCPP_ASSIGN_OR_RETURN(Bytes versions, runner_->versions_msgpack());
+  DASKCPP_ASSIGN_OR_RETURN(versions_, protocol::decode_msgpack(versions.span()));
+
+  setup_rpc_handlers();
+  setup_stream_handlers();
+  DASKCPP_ASSIGN_OR_RETURN(
+      listener_,
+      protocol::Listener::listen(
+          io_.get_executor(),
+          protocol::Address{options_.listen_host, options_.listen_port},
+          protocol::CommOptions{}, [this](std::shared_ptr<protocol::Comm> comm) {
+            asio::co_spawn(io_, protocol::serve_rpc(std::move(comm), rpc_),
+                           asio::detached);
+          }));
+  listener_->start();
+  signals_.async_wait([this](const protocol::ErrorCode& ec, int sig) {
+    if (!ec) close(sig == SIGINT ? "signal-SIGINT" : "signal-SIGTERM");
+  });
+  asio::co_spawn(io_, main_task(), asio::detached);
+  return Status::OK();
+}
+
+Status WorkerServer::run() {
+  io_.run();
+  return close_reason_;
+}
+
+asio::awaitable<void> WorkerServer::main_task() {
+  Status st = co_await register_with_scheduler();
+  if (!st.ok()) {
+    spdlog::error("Cannot register with the scheduler at {}: {}",
+                  options_.scheduler_address, st.to_string());
+    close_reason_ = st;
+    close("register-failed");
+    co_return;
+  }
+  asio::co_spawn(io_, heartbeat_loop(), asio::detached);
+  Status ended = co_await stream_->run(stream_handlers_, Value(Map{}), nullptr);
+  if (!closing_) {
+    spdlog::info("Connection to scheduler broken: {}", ended.to_string());
+    close("scheduler-stream-closed");
+  }
+}
+
+asio::awaitable<Status> WorkerServer::register_with_scheduler() {
+  protocol::ConnectOptions connect;
+  connect.timeout = options_.death_timeout;
+  auto comm = co_await protocol::connect(options_.scheduler_address,
+                                         protocol::CommOptions{}, connect);
+  if (!comm.ok()) co_return comm.status();
+  std::string host = options_.contact_host;
+  if (host.empty()) {
+    auto local = protocol::parse_address((*comm)->local_address());
+    if (!local.ok()) co_return local.status();
+    host = local->host;
+  }
+  address_ = protocol::format_address(host, listener_->port());
+  state_ = std::make_unique<WorkerState>(
+      WorkerStateOptions{address_, options_.nthreads, 10, 50'000'000});
+
+  protocol::RegisterWorker reg;
+  reg.reply = false;
+  reg.address = address_;
+  reg.status = "init";
+  reg.nthreads = options_.nthreads;
+  reg.name = options_.name ? Value(*options_.name) : Value(address_);
+  reg.now = unix_now();
+  reg.memory_limit = options_.memory_limit;
+  reg.local_directory = options_.local_directory;
+  reg.pid = static_cast<std::int64_t>(getpid());
+  reg.versions = versions_;
+  reg.metrics = metrics();
+  reg.stimulus_id = stimulus_id("worker-connect");
+  reg.server_id = server_id_;
+  if (Status st = (*comm)->write(reg.encode()); !st.ok()) co_return st;
+  Result<Value> reply = co_await (*comm)->read();
+  if (!reply.ok()) co_return reply.status();
+  const Value* status = reply->find("status");
+  if (status == nullptr || !status->is_str() || status->as_str() != "OK") {
+    const Value* message = reply->find("message");
+    co_return Status::Invalid(
+        "register-worker refused: " +
+        (message ? message->to_debug_string() : reply->to_debug_string()));
+  }
+  auto decoded = protocol::RegisterWorkerReply::decode(*reply);
+  if (!decoded.ok()) co_return decoded.status();
+  heartbeat_interval_ = decoded->heartbeat_interval;
+  if (!decoded->warning.empty()) spdlog::warn("{}", decoded->warning);
+  spdlog::info("Registered to: {}", options_.scheduler_address);
+  spdlog::info("Start worker at: {}", address_);
+
+  stream_ = protocol::BatchedStream::make(std::move(*comm), kStreamInterval);
+  status_ = "running";
+  stream_->send(protocol::WorkerStatusChange{status_, stimulus_id("worker-status-change")}
+                    .encode());
+  co_return Status::OK();
+}
+
+Value WorkerServer::metrics() const {
+  Map task_counts;
+  if (state_) {
+    for (const auto& [name, n] : state_->task_counts()) task_counts.emplace_back(name, n);
+  }
+  std::int64_t managed = state_ ? state_->managed_bytes() : 0;
+  double now = unix_now();
+  return make_map({
+      {"task_counts", Value(std::move(task_counts))},
+      {"bandwidth", make_map({{"total", 100'000'000.0},
+                              {"workers", Value(Map{})},
+                              {"types", Value(Map{})}})},
+      {"digests_total_since_heartbeat", Value(Map{})},
+      {"managed_bytes", managed},
+      {"spilled_bytes", make_map({{"memory", managed}, {"disk", 0}})},
+      {"transfer",
+       make_map(
+           {{"incoming_bytes", 0},
+            {"incoming_count",
+             state_ ? static_cast<std::int64_t>(state_->in_flight_workers().size()) : 0},
+            {"incoming_count_total", incoming_count_total_},
+            {"outgoing_bytes", 0},
+            {"outgoing_count", outgoing_count_},
+            {"outgoing_count_total", outgoing_count_total_}})},
+      {"event_loop_interval", 0.02},
+      {"cpu", 0.0},
+      {"memory", rss_bytes()},
+      {"time", now},
+      {"host_net_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
+      {"host_disk_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
+      {"num_fds", 0},
+  });
+}
+
+// Mirrors Worker.heartbeat: report, adopt the interval, close when unknown.
+asio::awaitable<void> WorkerServer::heartbeat_loop() {
+  while (!closing_) {
+    heartbeat_timer_.expires_after(
+        std::chrono::milliseconds(static_cast<std::int64_t>(heartbeat_interval_ * 1000)));
+    protocol::ErrorCode ec;
+    co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closing_) co_return;
+    protocol::HeartbeatWorker hb;
+    hb.address = address_;
+    hb.now = unix_now();
+    hb.metrics = metrics();
+    Map executing;
+    for (const Key& key : state_->executing()) executing.emplace_back(key.value(), 0.0);
+    hb.executing = Value(std::move(executing));
+    hb.extensions = Value(Map{});
+    hb.reply = true;
+    Result<Value> reply =
+        co_await protocol::send_recv(pool_, options_.scheduler_address, hb.encode());
+    if (closing_) co_return;
+    if (!reply.ok()) {
+      spdlog::warn("Heartbeat to scheduler failed: {}", reply.status().to_string());
+      continue;
+    }
+    const Value* status = reply->find("status");
+    if (status != nullptr && status->is_str() && status->as_str() == "missing") {
+      spdlog::error("Scheduler was unaware of this worker; shutting down");
+      close("worker-heartbeat-missing");
+      co_return;
+    }
+    auto decoded = protocol::HeartbeatReply::decode(*reply);
+    if (decoded.ok()) heartbeat_interval_ = decoded->heartbeat_interval;
+  }
+}
+
+// Mirrors Worker.close (no nanny, no executor wait): tell the scheduler, stop
+// accepting, let the stream flush, then stop the loop.
+void WorkerServer::close(const std::string& reason) {
+  if (closing_) return;
+  closing_ = true;
+  spdlog::info("Stopping worker at {}. Reason: {}", address_, reason);
+  status_ = "closing";
+  if (stream_ && !stream_->closed()) {
+    stream_->send(protocol::LogEvent{
+        Value(address_),
+        make_map({{"action", "closing-worker"}, {"reason", Value(reason)}})}
+                      .encode());
+    stream_->send(
+        protocol::WorkerStatusChange{status_, stimulus_id("worker-close")}.encode());
+    stream_->send(protocol::CloseStream{}.encode());
+    stream_->close();
+  }
+  if (listener_) listener_->stop();
+  heartbeat_timer_.cancel();
+  signals_.cancel();
+  pool_.close_all();
+  // Give the graceful close of the stream a moment to reach the scheduler.
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+  timer->async_wait([this, timer](const protocol::ErrorCode&) { io_.stop(); });
+}
+
+// ---- state machine glue ---------------------------------------------------------
+
+void WorkerServer::dispatch(Instructions instructions) {
+  for (Instruction& ins : instructions) {
+    if (auto* ex = std::get_if<Execute>(&ins)) {
+      execute(*ex);
+    } else if (auto* gd = std::get_if<GatherDep>(&ins)) {
+      asio::co_spawn(io_, gather_dep(std::move(*gd)), asio::detached);
+    } else if (auto* msg = std::get_if<SendMsg>(&ins)) {
+      if (stream_) stream_->send(std::move(msg->msg));
+    } else if (auto* fd = std::get_if<FreeData>(&ins)) {
+      free_data(fd->key);
+    }
+  }
+}
+
+void WorkerServer::store(const Key& key, ValueId id) {
+  auto [it, inserted] = data_.try_emplace(key, id);
+  if (!inserted && it->second != id) {
+    runner_->release(it->second);
+    it->second = id;
+  }
+}
+
+void WorkerServer::free_data(const Key& key) {
+  auto it = data_.find(key);
+  if (it == data_.end()) return;
+  runner_->release(it->second);
+  data_.erase(it);
+}
+
+void WorkerServer::execute(const Execute& ex) {
+  const TaskState* ts = state_->task(ex.key);
+  python_compat::TaskJob job;
+  job.result_id = next_value_id_++;
+  if (ts != nullptr && ts->run_spec.is_payload()) {
+    job.spec_header = ts->run_spec.as_payload()->header;
+    job.spec_frames = ts->run_spec.as_payload()->frames;
+  }
+  if (ts != nullptr) {
+    for (const Key& dep : ts->dependencies) {
+      auto it = data_.find(dep);
+      // A missing value makes the helper raise KeyError: reported as a task error.
+      job.dependencies.emplace_back(dep.canonical(), it == data_.end() ? 0 : it->second);
+    }
+  }
+  ValueId id = job.result_id;
+  bool queued = runner_->submit(
+      std::move(job), [this, key = ex.key, id](Result<python_compat::TaskOutcome> r) {
+        asio::post(io_, [this, key, id, r = std::move(r)]() mutable {
+          on_execute_done(key, id, std::move(r));
+        });
+      });
+  if (!queued) spdlog::warn("executor stopped; {} not run", ex.key.to_debug_string());
+}
+
+namespace {
+
+Value serialized_payload(const python_compat::SerializedValue& v) {
+  auto p = std::make_shared<protocol::Payload>();
+  p->kind = protocol::Payload::Kind::kSerialized;
+  p->header = v.header;
+  p->frames = v.frames;
+  return Value(protocol::PayloadPtr(std::move(p)));
+}
+
+}  // namespace
+
+void WorkerServer::on_execute_done(Key key, ValueId id,
+                                   Result<python_compat::TaskOutcome> r) {
+  if (closing_) return;
+  const TaskState* ts = state_->task(key);
+  std::int64_t run_id = ts ? ts->run_id : 0;
+  if (!r.ok()) {
+    // The bridge itself failed (not the task): nothing we can report as the task's
+    // own exception, so log it and report the text.
+    spdlog::error("executing {}: {}", key.to_debug_string(), r.status().to_string());
+    return;
+  }
+  if (r->ok) {
+    store(key, id);
+    handle(ExecuteSuccess{key, run_id, r->info.nbytes, r->info.type_pickle,
+                          r->info.type_name, r->start, r->stop, r->thread,
+                          stimulus_id("task-finished")});
+  } else {
+    handle(ExecuteFailure{key, run_id, serialized_payload(r->exception),
+                          r->traceback ? serialized_payload(*r->traceback) : Value(),
+                          r->exception_text, r->traceback_text, r->start, r->stop,
+                          r->thread, stimulus_id("task-erred")});
+  }
+}
+
+// ---- handler tables -------------------------------------------------------------
+
+namespace {
+
+template <typename Op>
+protocol::StreamHandler stream_op(std::function<void(const Op&)> apply) {
+  return [apply = std::move(apply)](const protocol::StreamMessage& m) -> Status {
+    Result<Op> op = Op::decode(m.msg);
+    if (!op.ok()) {
+      // Bad scheduler input: log and keep the stream (it is our only scheduler).
+      spdlog::error("{}", op.status().to_string());
+      return Status::OK();
+    }
+    apply(*op);
+    return Status::OK();
+  };
+}
+
+}  // namespace
+
+void WorkerServer::setup_stream_handlers() {
+  auto& h = stream_handlers_;
+  h.add("compute-task", stream_op<protocol::ComputeTask>(
+                            [this](const protocol::ComputeTask& op) { handle(op); }));
+  h.add("free-keys", stream_op<protocol::FreeKeys>(
+                         [this](const protocol::FreeKeys& op) { handle(op); }));
+  h.add("steal-request", stream_op<protocol::StealRequest>(
+                             [this](const protocol::StealRequest& op) { handle(op); }));
+  h.add("acquire-replicas",
+        stream_op<protocol::AcquireReplicas>(
+            [this](const protocol::AcquireReplicas& op) { handle(op); }));
+  h.add("remove-replicas",
+        stream_op<protocol::RemoveReplicas>(
+            [this](const protocol::RemoveReplicas& op) { handle(op); }));
+  h.add("refresh-who-has",
+        stream_op<protocol::RefreshWhoHas>(
+            [this](const protocol::RefreshWhoHas& op) { handle(op); }));
+  h.add("remove-worker", stream_op<protocol::RemoveWorker>(
+                             [this](const protocol::RemoveWorker& op) { handle(op); }));
+  h.add("worker-status-change",
+        stream_op<protocol::WorkerStatusChange>([this](const protocol::WorkerStatusChange&
+                                                           op) {
+          status_ = op.status;
+          if (stream_) {
+            stream_->send(protocol::WorkerStatusChange{status_, op.stimulus_id}.encode());
+          }
+        }));
+  h.add("close", stream_op<protocol::CloseWorker>(
+                     [this](const protocol::CloseWorker& op) { close(op.reason); }));
+  h.add("cancel-compute", [](const protocol::StreamMessage&) { return Status::OK(); });
+}
+
+void WorkerServer::setup_rpc_handlers() {
+  rpc_.add("get_data", [this](protocol::RpcRequest& req) { return serve_get_data(req); });
+  rpc_.add("gather", [this](protocol::RpcRequest& req) { return serve_gather(req); });
+  rpc_.add_sync("update_data",
+                [this](protocol::RpcRequest& req) { return serve_update_data(req); });
+  rpc_.add_sync("free_keys", [this](protocol::RpcRequest& req) -> Value {
+    protocol::FreeKeys ev;
+    Result<protocol::FieldReader> r = protocol::FieldReader::open("free_keys", req.args);
+    if (!r.ok()) return Value();
+    auto keys = r->keys("keys");
+    if (!keys.ok()) return Value();
+    ev.keys = std::move(*keys);
+    auto sid = r->opt_str("stimulus_id");
+    ev.stimulus_id = (sid.ok() && sid->has_value()) ? **sid : stimulus_id("free-keys");
+    handle(ev);
+    return Value();
+  });
+  rpc_.add_sync("identity", [this](protocol::RpcRequest&) {
+    return make_map({{"type", "Worker"},
+                     {"id", Value(server_id_)},
+                     {"scheduler", Value(options_.scheduler_address)},
+                     {"nthreads", options_.nthreads},
+                     {"memory_limit",
+                      options_.memory_limit ? Value(*options_.memory_limit) : Value()}});
+  });
+  rpc_.add_sync("keys", [this](protocol::RpcRequest&) {
+    protocol::Array keys;
+    for (const auto& [key, id] : data_) keys.push_back(key.value());
+    return Value(std::move(keys));
+  });
+  rpc_.add_sync("terminate", [this](protocol::RpcRequest&) {
+    close("worker-terminate");
+    return Value("OK");
+  });
+}
+
+}  // namespace daskcpp::worker

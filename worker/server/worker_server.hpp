@@ -1,0 +1,135 @@
+#pragma once
+// WorkerServer: the daskcpp worker process (upstream distributed/worker.py Worker
+// without the nanny, spilling, plugins or actors).
+//
+// Owns the io_context and its one loop thread, the WorkerState, the data store
+// (key -> id of a Python value held by the TaskRunner), the listener serving
+// get_data/update_data/free_keys/gather/identity, the batched stream to the
+// scheduler, the heartbeat and the connection pool to peers. Tasks run on the
+// TaskRunner's executor threads; their results are posted back to the loop.
+//
+// Life cycle (mirrors Worker.start / _register_with_scheduler / close): listen,
+// connect to the scheduler, register with status "init", send worker-status-change
+// "running" on the stream, heartbeat at the interval the scheduler asks; on `close`
+// from the scheduler, SIGINT/SIGTERM, a lost stream or a "missing" heartbeat reply,
+// announce closing and stop.
+// Thread safety: everything but the TaskRunner callbacks runs on the loop thread.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/comm/asio.hpp"
+#include "protocol/comm/batched_stream.hpp"
+#include "protocol/comm/connection_pool.hpp"
+#include "protocol/comm/listener.hpp"
+#include "protocol/comm/rpc_handlers.hpp"
+#include "protocol/messages/rpc_ops.hpp"
+#include "python_compat/interpreter.hpp"
+#include "python_compat/task_runner.hpp"
+#include "worker/state/worker_state.hpp"
+
+namespace daskcpp::worker {
+
+namespace asio = protocol::asio;
+
+struct WorkerOptions {
+  std::string scheduler_address;
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 0;
+  // Advertised host; empty = the local address of our connection to the scheduler.
+  std::string contact_host;
+  int nthreads = 1;
+  std::optional<std::string> name;  // default: our contact address
+  std::optional<std::int64_t> memory_limit;
+  std::string local_directory;
+  // Give up reaching the scheduler after this long.
+  std::chrono::milliseconds death_timeout{60'000};
+  std::string python_executable;  // empty = build default
+  // distributed.worker.connections.outgoing: concurrent get_data served.
+  int transfer_outgoing_count_limit = 50;
+};
+
+class WorkerServer {
+ public:
+  explicit WorkerServer(WorkerOptions options);
+  ~WorkerServer();
+  WorkerServer(const WorkerServer&) = delete;
+  WorkerServer& operator=(const WorkerServer&) = delete;
+
+  // Starts Python, the executors and the listener. Startup errors are returned.
+  Status start();
+  // Runs the loop until the worker has closed; returns the reason it closed.
+  Status run();
+
+ private:
+  using Value = protocol::Value;
+  using ValueId = python_compat::ValueId;
+
+  // ---- life cycle (worker_server.cpp)
+  asio::awaitable<void> main_task();
+  asio::awaitable<Status> register_with_scheduler();
+  asio::awaitable<void> heartbeat_loop();
+  Value metrics() const;
+  void close(const std::string& reason);
+  void setup_stream_handlers();
+  void setup_rpc_handlers();
+  std::string stimulus_id(std::string_view prefix) const;
+
+  // ---- state machine glue (worker_server.cpp)
+  template <typename Event>
+  void handle(const Event& event) {
+    dispatch(state_->handle(event));
+  }
+  void dispatch(Instructions instructions);
+  void execute(const Execute& ex);
+  void on_execute_done(Key key, ValueId id, Result<python_compat::TaskOutcome> outcome);
+  void free_data(const Key& key);
+  void store(const Key& key, ValueId id);
+
+  // ---- transfers (transfer.cpp)
+  struct Fetched {
+    bool busy = false;
+    std::vector<ReceivedValue> values;  // stored already
+  };
+  asio::awaitable<void> gather_dep(GatherDep gd);
+  // get_data from one peer, then the "OK" ack; stores what arrived.
+  asio::awaitable<Result<Fetched>> fetch(const std::string& worker,
+                                         const std::vector<Key>& keys);
+  Result<ReceivedValue> store_received(const Key& key, const Value& payload);
+  asio::awaitable<Value> serve_get_data(protocol::RpcRequest& req);
+  asio::awaitable<Value> serve_gather(protocol::RpcRequest& req);
+  Value serve_update_data(protocol::RpcRequest& req);
+
+  WorkerOptions options_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer heartbeat_timer_;
+  std::unique_ptr<python_compat::Interpreter> interpreter_;
+  std::unique_ptr<python_compat::TaskRunner> runner_;
+  std::shared_ptr<protocol::Listener> listener_;
+  protocol::RpcHandlers rpc_;
+  protocol::StreamHandlers stream_handlers_;
+  protocol::ConnectionPool pool_;
+  std::shared_ptr<protocol::BatchedStream> stream_;
+  std::unique_ptr<WorkerState> state_;  // created once our address is known
+  std::unordered_map<Key, ValueId> data_;
+  ValueId next_value_id_ = 1;
+  std::string address_;  // contact address, "tcp://host:port"
+  std::string server_id_;
+  Value versions_ = Value(protocol::Map{});
+  double heartbeat_interval_ = 0.5;
+  int outgoing_count_ = 0;
+  std::int64_t outgoing_count_total_ = 0;
+  std::int64_t incoming_count_total_ = 0;
+  std::string status_ = "init";
+  bool closing_ = false;
+  Status close_reason_;
+};
+
+}  // namespace daskcpp::worker
