@@ -20,6 +20,7 @@ from cluster import wait_for
 RESULT_TIMEOUT = 30
 
 
+@pytest.mark.daskcpp_ready
 def test_submit_result(client):
     one = client.submit(tasks.inc, 1)
     assert one.result(timeout=RESULT_TIMEOUT) == 2
@@ -32,6 +33,7 @@ def test_submit_result(client):
     assert one.status == "finished"
 
 
+@pytest.mark.daskcpp_ready
 @pytest.mark.parametrize("direct", [False, True], ids=["via-scheduler", "direct"])
 def test_map_gather_1000(client, direct):
     futures = client.map(tasks.inc, range(1000))
@@ -113,6 +115,7 @@ def test_wait_and_as_completed(client):
     assert seen == {f.key: 2 * i for i, f in enumerate(more)}
 
 
+@pytest.mark.daskcpp_ready
 def test_scatter_list_and_compute(client):
     scattered = client.scatter([1, 2, 3])
     assert [f.status for f in scattered] == ["finished"] * 3
@@ -120,6 +123,7 @@ def test_scatter_list_and_compute(client):
     assert client.gather(client.map(tasks.inc, scattered)) == [2, 3, 4]
 
 
+@pytest.mark.daskcpp_ready
 @pytest.mark.parametrize("hash_", [True, False], ids=["hash", "no-hash"])
 def test_scatter_numpy_array(client, hash_):
     array = np.arange(200_000, dtype="float64")  # 1.6 MB
@@ -133,6 +137,7 @@ def test_scatter_numpy_array(client, hash_):
     np.testing.assert_array_equal(first.result(timeout=RESULT_TIMEOUT), array)
 
 
+@pytest.mark.daskcpp_ready
 def test_who_has_has_what_nthreads_scheduler_info(client):
     workers = client.scheduler_info()["workers"]
     assert len(workers) == 2
@@ -180,6 +185,7 @@ def test_two_clients_share_a_result(client, cluster):
     assert client.submit(tasks.inc, first).result(timeout=RESULT_TIMEOUT) == 43
 
 
+@pytest.mark.daskcpp_ready
 def test_client_run_broadcast(client):
     workers = set(client.scheduler_info()["workers"])
     pids = client.run(tasks.getpid)

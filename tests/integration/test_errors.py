@@ -68,6 +68,7 @@ def test_cancel(client, gate):
     assert client.submit(tasks.inc, 41, pure=False).result(timeout=RESULT_TIMEOUT) == 42
 
 
+@pytest.mark.daskcpp_ready
 def test_retry_after_fixing_state(client, tmp_path):
     path = tmp_path / "needed-input.txt"
     future = client.submit(tasks.read_text, str(path))

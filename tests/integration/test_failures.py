@@ -138,6 +138,7 @@ def test_killed_worker_after_allowed_failures(cluster_factory):
         assert client.submit(tasks.inc, 1, pure=False).result(timeout=RESULT_TIMEOUT) == 2
 
 
+@pytest.mark.daskcpp_ready
 def test_client_restart_with_nannies(cluster_factory):
     cluster = cluster_factory(nanny=True)
     with Client(cluster.address, timeout=15) as client:
