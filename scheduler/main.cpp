@@ -6,11 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "protocol/comm/address.hpp"
 #include "scheduler/server/cli_options.hpp"
+#include "scheduler/server/dask_config.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 
 namespace {
@@ -52,6 +54,17 @@ int main(int argc, char** argv) {
   options.pid_file = cli->pid_file;
   options.idle_timeout_seconds = cli->idle_timeout_seconds;
   options.dashboard = cli->dashboard;
+  Result<scheduler::SchedulerSettings> settings = scheduler::load_scheduler_settings();
+  if (!settings.ok()) {
+    spdlog::critical("{}", settings.status().message());
+    return 2;
+  }
+  options.config = settings->config;
+  options.worker_ttl_seconds = settings->worker_ttl_seconds;
+  options.python_executable = cli->python;
+  if (options.python_executable.empty()) {
+    if (const char* env = std::getenv("DASKCPP_PYTHON")) options.python_executable = env;
+  }
   if (cli->dashboard) {
     Result<protocol::Address> dash =
         protocol::parse_address(cli->dashboard_address, 8787);

@@ -66,6 +66,8 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
       out.dashboard = true;
     } else if (name == "--no-dashboard") {
       out.dashboard = false;
+    } else if (name == "--python") {
+      DASKCPP_ASSIGN_OR_RETURN(out.python, value());
     } else if (name == "--log-level") {
       DASKCPP_ASSIGN_OR_RETURN(out.log_level, value());
       if (!valid_log_level(out.log_level)) {
@@ -88,6 +90,8 @@ std::string cli_usage() {
          "  --idle-timeout TEXT       shut down after this long without clients\n"
          "  --dashboard-address TEXT  dashboard address (default :8787)\n"
          "  --dashboard/--no-dashboard\n"
+         "  --python PATH             python of the environment that unpickles graphs\n"
+         "                            (default: $DASKCPP_PYTHON, else the build's venv)\n"
          "  --log-level LEVEL         trace|debug|info|warning|error|critical\n"
          "  --version, --help\n";
 }

@@ -21,6 +21,7 @@ struct CliOptions {
   std::string dashboard_address = ":8787";
   bool dashboard = true;
   std::string log_level = "info";
+  std::string python;  // --python; "" = $DASKCPP_PYTHON or the build-time venv
   bool show_help = false;
   bool show_version = false;
 };

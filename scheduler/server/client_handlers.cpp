@@ -5,7 +5,10 @@
 #include <algorithm>
 
 #include "protocol/comm/batched_stream.hpp"
+#include "scheduler/server/graph_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
+#include "scheduler/server/scheduler_service.hpp"
+#include "scheduler/transitions/stimuli.hpp"
 
 namespace daskcpp::scheduler {
 
@@ -21,13 +24,14 @@ const std::string* client_of(const StreamMessage& m) {
   return v != nullptr && v->is_str() ? &v->as_str() : nullptr;
 }
 
-// Mirrors Scheduler.remove_client: the client's wanted keys are released by
-// the scheduler core once it exists; here the connection bookkeeping ends.
+// Mirrors Scheduler.remove_client: the core releases the client's wanted keys
+// (after any op of this client still in flight) and the connection bookkeeping ends.
 void remove_client(SchedulerServer& server, const std::string& id) {
   ClientConnection* client = server.find_client(id);
   if (client == nullptr || client->removed) return;
   client->removed = true;
   spdlog::info("Remove client {}", id);
+  remove_client_from_core(server, id);
 }
 
 asio::awaitable<Value> add_client(SchedulerServer& server, RpcRequest& req) {
@@ -48,6 +52,10 @@ asio::awaitable<Value> add_client(SchedulerServer& server, RpcRequest& req) {
   }
   server.clients()[id] =
       ClientConnection{id, stream, SchedulerServer::unix_now(), {}, false};
+  // A client re-registering while its removal is still queued behind an
+  // update-graph must be re-added after that removal.
+  server.service().run_in_client_order(
+      id, [&server, id] { scheduler::add_client(server.service().state(), id); });
   // The client reads exactly one message and asserts it is [stream-start]
   // (protocol.md §4.3), so nothing may join this batch. Versions are not
   // compared: warning and error stay empty.
@@ -58,9 +66,10 @@ asio::awaitable<Value> add_client(SchedulerServer& server, RpcRequest& req) {
   Status reason =
       co_await stream->run(server.client_stream_handlers(), std::move(extra), {});
   (void)reason;  // run() logged it
-  remove_client(server, id);
-  // A newer registration under the same id may own the entry by now.
+  // A newer registration under the same id may own the entry by now; then
+  // the client lives on and nothing is removed.
   if (ClientConnection* c = server.find_client(id); c != nullptr && c->stream == stream) {
+    remove_client(server, id);
     server.clients().erase(id);
   }
   spdlog::info("Close client connection: {}", id);

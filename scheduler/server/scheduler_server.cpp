@@ -7,10 +7,17 @@
 
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/rpc_server.hpp"
+#include "protocol/messages/worker_ops.hpp"
+#include "python_compat/graph_materializer.hpp"
+#include "python_compat/interpreter.hpp"
 #include "scheduler/server/client_handlers.hpp"
+#include "scheduler/server/data_handlers.hpp"
+#include "scheduler/server/graph_handlers.hpp"
 #include "scheduler/server/host_ip.hpp"
 #include "scheduler/server/info_handlers.hpp"
 #include "scheduler/server/run_files.hpp"
+#include "scheduler/server/scheduler_service.hpp"
+#include "scheduler/server/worker_handlers.hpp"
 
 namespace daskcpp::scheduler {
 
@@ -82,7 +89,10 @@ SchedulerServer::SchedulerServer(SchedulerOptions options)
       signals_(io_, SIGINT, SIGTERM),
       idle_timer_(io_),
       shutdown_timer_(io_),
-      id_(make_scheduler_id()) {}
+      id_(make_scheduler_id()),
+      ttl_timer_(io_) {
+  service_ = std::make_unique<SchedulerService>(*this, options_.config);
+}
 
 SchedulerServer::~SchedulerServer() = default;
 
@@ -95,9 +105,21 @@ void SchedulerServer::register_handlers() {
   // One line per group of handlers; the scheduler core plugs its groups in here.
   register_info_handlers(*this);
   register_client_handlers(*this);
+  register_worker_handlers(*this);
+  register_graph_handlers(*this);
+  register_data_handlers(*this);
 }
 
 Status SchedulerServer::start() {
+  // The interpreter first: importing dask takes a moment, and no graph may
+  // arrive before the materializer can take it.
+  python_compat::InterpreterOptions py;
+  py.python_executable = options_.python_executable;
+  Result<std::unique_ptr<python_compat::Interpreter>> interp =
+      python_compat::Interpreter::start(std::move(py));
+  if (!interp.ok()) return interp.status().with_context("embedded Python");
+  interpreter_ = std::move(*interp);
+  materializer_ = std::make_unique<python_compat::GraphMaterializer>(*interpreter_);
   register_handlers();
   protocol::Address bind{options_.host, options_.port};
   Result<std::shared_ptr<protocol::Listener>> listener = protocol::Listener::listen(
@@ -128,6 +150,7 @@ Status SchedulerServer::start() {
     shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
   });
   arm_idle_check();
+  arm_ttl_check();
   return Status::OK();
 }
 
@@ -147,20 +170,32 @@ asio::awaitable<void> SchedulerServer::serve(std::shared_ptr<protocol::Comm> com
   comms_.erase(comm.get());
 }
 
-Value SchedulerServer::identity(std::int64_t /*n_workers*/) const {
-  // Workers arrive with the scheduler core; until then the cluster is empty.
+Value SchedulerServer::identity(std::int64_t n_workers) const {
+  const SchedulerState& state = service_->state();
+  std::int64_t total_memory = 0;
+  for (WorkerId id : state.workers_by_address())
+    total_memory += state.worker(id).memory_limit;
+  protocol::Map workers;
+  if (n_workers < 0) n_workers = static_cast<std::int64_t>(state.worker_count());
+  for (WorkerId id : state.workers_by_address()) {
+    if (static_cast<std::int64_t>(workers.size()) >= n_workers) break;
+    const std::string& addr = state.worker(id).address;
+    workers.emplace_back(Value(addr),
+                         worker_identity(const_cast<SchedulerServer&>(*this), addr));
+  }
   protocol::Map services;
   if (options_.dashboard)
     services.emplace_back(Value("dashboard"), Value(options_.dashboard_port));
-  return protocol::make_map({{"type", Value("Scheduler")},
-                             {"id", Value(id_)},
-                             {"address", Value(address_)},
-                             {"services", Value(std::move(services))},
-                             {"started", Value(time_started_)},
-                             {"n_workers", Value(0)},
-                             {"total_threads", Value(0)},
-                             {"total_memory", Value(0)},
-                             {"workers", Value(protocol::Map{})}});
+  return protocol::make_map(
+      {{"type", Value("Scheduler")},
+       {"id", Value(id_)},
+       {"address", Value(address_)},
+       {"services", Value(std::move(services))},
+       {"started", Value(time_started_)},
+       {"n_workers", Value(static_cast<std::int64_t>(state.worker_count()))},
+       {"total_threads", Value(state.total_nthreads())},
+       {"total_memory", Value(total_memory)},
+       {"workers", Value(std::move(workers))}});
 }
 
 void SchedulerServer::arm_idle_check() {
@@ -169,9 +204,14 @@ void SchedulerServer::arm_idle_check() {
   idle_timer_.async_wait([this](const protocol::ErrorCode& ec) {
     if (ec || shutting_down_) return;
     const double now = unix_now();
-    // Upstream check_idle: busy while any client is connected (and, later, any
-    // task is processing).
-    if (!clients_.empty()) idle_since_ = now;
+    // Upstream check_idle: busy while any client is connected or any task is
+    // processing.
+    bool processing = false;
+    const SchedulerState& state = service_->state();
+    for (WorkerId id : state.workers_by_address()) {
+      if (!state.worker(id).processing.empty()) processing = true;
+    }
+    if (!clients_.empty() || processing) idle_since_ = now;
     if (now - idle_since_ > *options_.idle_timeout_seconds) {
       spdlog::info("Scheduler closing after being idle for {:.2f} s",
                    *options_.idle_timeout_seconds);
@@ -195,6 +235,17 @@ void SchedulerServer::shutdown(const std::string& reason) {
       client.stream->close();
     }
   }
+  // Scheduler.close: every worker stream gets close + close-stream (this also
+  // closes a nanny), then the comms close.
+  for (auto& [addr, w] : service_->worker_connections()) {
+    if (w.stream && !w.stream->closed()) {
+      w.stream->send(protocol::CloseWorker{"scheduler-close"}.encode());
+      w.stream->send(protocol::make_map({{"op", Value("close-stream")}}));
+      w.stream->close();
+    }
+  }
+  ttl_timer_.cancel();
+  service_->connection_pool().close_all();
   for (auto& [ptr, weak] : comms_) {
     if (auto comm = weak.lock()) comm->close();
   }
@@ -224,6 +275,30 @@ void SchedulerServer::arm_shutdown_check() {
       return;
     }
     arm_shutdown_check();
+  });
+}
+
+void SchedulerServer::arm_ttl_check() {
+  if (options_.worker_ttl_seconds <= 0 || shutting_down_) return;
+  ttl_timer_.expires_after(std::chrono::seconds(1));
+  ttl_timer_.async_wait([this](const protocol::ErrorCode& ec) {
+    if (ec || shutting_down_) return;
+    // Scheduler.check_worker_ttl: ttl is at least 10 heartbeat intervals.
+    const double now = unix_now();
+    auto& workers = service_->worker_connections();
+    const double ttl =
+        std::max(options_.worker_ttl_seconds, 10 * heartbeat_interval(workers.size()));
+    std::vector<std::string> expired;
+    for (const auto& [addr, w] : workers) {
+      if (now - w.last_seen > ttl) expired.push_back(addr);
+    }
+    for (const std::string& addr : expired) {
+      spdlog::warn("Worker failed to heartbeat for {:.0f}s; removing: {}",
+                   now - workers.at(addr).last_seen, addr);
+      service_->remove_worker(addr, /*expected=*/false, /*close=*/true,
+                              "check-worker-ttl");
+    }
+    arm_ttl_check();
   });
 }
 

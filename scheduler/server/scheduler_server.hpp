@@ -29,8 +29,16 @@
 #include "protocol/comm/listener.hpp"
 #include "protocol/comm/rpc_handlers.hpp"
 #include "protocol/status.hpp"
+#include "scheduler/state/config.hpp"
+
+namespace daskcpp::python_compat {
+class Interpreter;
+class GraphMaterializer;
+}  // namespace daskcpp::python_compat
 
 namespace daskcpp::scheduler {
+
+class SchedulerService;
 
 namespace asio = protocol::asio;
 
@@ -46,6 +54,11 @@ struct SchedulerOptions {
   std::chrono::microseconds client_stream_interval{2000};
   std::chrono::microseconds worker_stream_interval{5000};
   protocol::CommOptions comm;
+  // distributed.scheduler.* (dask_config.hpp reads them).
+  SchedulerConfig config;
+  double worker_ttl_seconds = 300;  // distributed.scheduler.worker-ttl; <= 0: off
+  // The Python environment that materializes graphs; "" = the build-time venv.
+  std::string python_executable;
 };
 
 // One connected client: its batched stream and what the server glue tracks.
@@ -84,6 +97,10 @@ class SchedulerServer {
   protocol::StreamHandlers& client_stream_handlers() { return client_stream_handlers_; }
   std::unordered_map<std::string, ClientConnection>& clients() { return clients_; }
   ClientConnection* find_client(const std::string& id);
+  protocol::StreamHandlers& worker_stream_handlers() { return worker_stream_handlers_; }
+  SchedulerService& service() { return *service_; }
+  python_compat::GraphMaterializer& materializer() { return *materializer_; }
+  bool shutting_down() const { return shutting_down_; }
 
   // Scheduler.identity(n_workers): the reply of the `identity` op and the
   // contents of the scheduler file.
@@ -99,6 +116,7 @@ class SchedulerServer {
   void arm_idle_check();
   void remove_run_files();
   void arm_shutdown_check();
+  void arm_ttl_check();
 
   SchedulerOptions options_;
   asio::io_context io_;
@@ -115,6 +133,11 @@ class SchedulerServer {
 
   protocol::RpcHandlers rpc_handlers_{"Scheduler"};
   protocol::StreamHandlers client_stream_handlers_;
+  protocol::StreamHandlers worker_stream_handlers_;
+  std::unique_ptr<SchedulerService> service_;
+  std::unique_ptr<python_compat::Interpreter> interpreter_;
+  std::unique_ptr<python_compat::GraphMaterializer> materializer_;
+  asio::steady_timer ttl_timer_;
   std::unordered_map<std::string, ClientConnection> clients_;
   // Every accepted comm, to close them on shutdown; entries leave when served.
   std::unordered_map<protocol::Comm*, std::weak_ptr<protocol::Comm>> comms_;

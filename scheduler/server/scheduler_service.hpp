@@ -18,6 +18,8 @@
 // Threading: the loop thread only; nothing here blocks or locks.
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +90,14 @@ class SchedulerService {
   // ---- clients ----
   // The client's stream, or null when it is not connected.
   protocol::BatchedStream* client_stream(const std::string& client);
+  // Client ops apply in arrival order even though update-graph materializes
+  // off the loop: run_in_client_order runs `op` now unless an earlier op of
+  // this client is still held (then it queues); hold_client marks the current
+  // op as in flight, release_client ends that and runs what queued behind it.
+  void run_in_client_order(const std::string& client, std::function<void()> op);
+  void hold_client(const std::string& client);
+  void release_client(const std::string& client);
+  bool client_held(const std::string& client) const;
 
   // ---- keys ----
   // The key as the client sent it, from its canonical bytes (for messages).
@@ -106,6 +116,11 @@ class SchedulerService {
   SchedulerState state_;
   protocol::ConnectionPool pool_;
   std::unordered_map<std::string, WorkerConnection> workers_;  // by address
+  struct ClientQueue {
+    bool held = false;
+    std::deque<std::function<void()>> pending;
+  };
+  std::unordered_map<std::string, ClientQueue> client_queues_;
 };
 
 }  // namespace daskcpp::scheduler

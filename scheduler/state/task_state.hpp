@@ -49,6 +49,8 @@ struct Priority {
 // Opaque handles owned by the server layer (pickled run_spec frames, annotation map).
 using RunSpecHandle = std::shared_ptr<const void>;
 using AnnotationsHandle = std::shared_ptr<const void>;
+// A worker's exception/traceback payload, forwarded verbatim to clients.
+using ExceptionHandle = std::shared_ptr<const void>;
 
 // Placement restrictions extracted from annotations (§5.3 step 6).
 struct Restrictions {
@@ -61,7 +63,7 @@ struct Restrictions {
   friend bool operator==(const Restrictions&, const Restrictions&) = default;
 };
 
-// Where an exception came from. Worker-reported exceptions are opaque bytes forwarded
+// Where an exception came from. Worker-reported exceptions are opaque handles forwarded
 // verbatim; the others are made by the scheduler, and the server layer pickles them
 // (protocol.md Appendix B) from the plain fields below.
 enum class ExceptionOrigin : std::uint8_t {
@@ -74,8 +76,8 @@ enum class ExceptionOrigin : std::uint8_t {
 // The exception a task failed with.
 struct TaskException {
   ExceptionOrigin origin = ExceptionOrigin::worker;
-  Bytes exception;  // Serialized / pickled exception, opaque
-  Bytes traceback;  // may be empty (nil)
+  ExceptionHandle exception;  // the worker's Serialized exception, opaque
+  ExceptionHandle traceback;  // may be null (nil)
   std::string exception_text;
   std::string traceback_text;
   std::string last_worker;  // killed_worker: address of the last worker that died

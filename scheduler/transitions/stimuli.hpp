@@ -72,8 +72,8 @@ struct TaskErred {
   std::string worker;
   std::string key;
   std::int64_t run_id = -1;
-  Bytes exception;
-  Bytes traceback;
+  ExceptionHandle exception;  // opaque; the server forwards it verbatim
+  ExceptionHandle traceback;  // null: nil
   std::string exception_text;
   std::string traceback_text;
 };

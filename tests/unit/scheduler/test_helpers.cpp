@@ -27,7 +27,7 @@ std::string describe_exception(const std::shared_ptr<const TaskException>& e) {
   if (!e) return "none";
   switch (e->origin) {
     case ExceptionOrigin::worker:
-      return std::string(e->exception.view());
+      return e->exception_text;
     case ExceptionOrigin::killed_worker:
       return "KilledWorker(" + e->last_worker + "," +
              std::to_string(e->allowed_failures) + ")";
@@ -115,7 +115,7 @@ Effects Harness::err(const std::string& worker, const std::string& key,
   m.worker = worker;
   m.key = key;
   m.run_id = run_id(key);
-  m.exception = Bytes::copy_of(std::string_view(exception));
+  m.exception = std::make_shared<const std::string>(exception);
   m.exception_text = exception;
   return check(task_erred(s, m, next("task-erred-")));
 }
