@@ -65,6 +65,7 @@ CLOSING_PAYLOADS = {
 }
 
 
+@pytest.mark.daskcpp_ready
 @pytest.mark.parametrize("case", list(CLOSING_PAYLOADS))
 def test_garbage_closes_connection(cluster, client, gate, case):
     after_handshake, payload = CLOSING_PAYLOADS[case]
@@ -81,6 +82,7 @@ def test_garbage_closes_connection(cluster, client, gate, case):
     [[1, 2, 3], 42, {"no-op-here": 1}],
     ids=["list", "int", "map-without-op"],
 )
+@pytest.mark.daskcpp_ready
 def test_wrong_shape_message(cluster, client, gate, message):
     """Valid msgpack that is not a request map with a string op: the server
     drops the connection (stock raises in Server._handle_comm)."""
@@ -91,7 +93,11 @@ def test_wrong_shape_message(cluster, client, gate, message):
             assert raw.wait_closed(CLOSE_TIMEOUT)
 
 
-@pytest.mark.parametrize("op", ["no-such-op", 17], ids=["unknown-name", "non-string"])
+@pytest.mark.parametrize(
+    "op",
+    [pytest.param("no-such-op", marks=pytest.mark.daskcpp_ready), 17],
+    ids=["unknown-name", "non-string"],
+)
 def test_unknown_op_is_answered_with_none(cluster, client, gate, op):
     """Stock logs "No handler ... found" and replies nil, also for an op that
     is not even a string."""
@@ -106,6 +112,7 @@ def test_unknown_op_is_answered_with_none(cluster, client, gate, op):
             assert raw.read_message()["address"] == cluster.address
 
 
+@pytest.mark.daskcpp_ready
 @pytest.mark.parametrize("where", ["handshake", "request"])
 def test_half_sent_message_then_disconnect(cluster, client, gate, where):
     with while_computing(cluster, client, gate):

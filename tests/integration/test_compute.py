@@ -42,6 +42,7 @@ def test_map_gather_1000(client, direct):
     assert results == list(range(1, 1001))
 
 
+@pytest.mark.daskcpp_ready
 def test_delayed_chain_and_tree_reduction(client):
     value = dask.delayed(0)
     for _ in range(100):
@@ -55,6 +56,7 @@ def test_delayed_chain_and_tree_reduction(client):
     assert client.compute(root).result(timeout=RESULT_TIMEOUT) == sum(range(1, 257))
 
 
+@pytest.mark.daskcpp_ready
 def test_array_reductions_over_many_chunks(client):
     ones = da.ones((2000, 2000), chunks=(200, 100), dtype="int64")  # 200 chunks
     assert ones.npartitions == 200
@@ -68,6 +70,7 @@ def test_array_reductions_over_many_chunks(client):
     np.testing.assert_array_equal(col_sums, data.sum(axis=0))
 
 
+@pytest.mark.daskcpp_ready
 def test_array_matrix_product(client):
     rng = np.random.default_rng(42)
     x = rng.integers(-100, 100, size=(400, 300))
@@ -76,6 +79,7 @@ def test_array_matrix_product(client):
     np.testing.assert_array_equal(client.compute(product).result(timeout=RESULT_TIMEOUT), x @ y)
 
 
+@pytest.mark.daskcpp_ready
 def test_bag_map_filter_fold_frequencies(client):
     bag = db.from_sequence(range(1000), npartitions=20)
     evens = bag.map(tasks.inc).filter(tasks.is_even)
@@ -89,6 +93,7 @@ def test_bag_map_filter_fold_frequencies(client):
     assert sorted(freqs) == [("a", 150), ("b", 100), ("c", 50)]
 
 
+@pytest.mark.daskcpp_ready
 def test_persist_then_compute(client):
     x = da.arange(10_000, chunks=100)
     persisted = client.persist(x)
@@ -102,6 +107,7 @@ def test_persist_then_compute(client):
     assert client.compute(delayed_total + 1).result(timeout=RESULT_TIMEOUT) == 7
 
 
+@pytest.mark.daskcpp_ready
 def test_wait_and_as_completed(client):
     futures = client.map(tasks.inc, range(50))
     done, not_done = wait(futures, timeout=RESULT_TIMEOUT)
@@ -158,6 +164,7 @@ def test_who_has_has_what_nthreads_scheduler_info(client):
         assert future.key in has_what[holder]
 
 
+@pytest.mark.daskcpp_ready
 def test_fire_and_forget(client, tmp_path):
     target = tmp_path / "fired.txt"
     future = client.submit(tasks.write_text, str(target), "fired", pure=False)
@@ -166,6 +173,7 @@ def test_fire_and_forget(client, tmp_path):
     wait_for(lambda: target.exists() and target.read_text() == "fired", 30, "the fire-and-forget task")
 
 
+@pytest.mark.daskcpp_ready
 def test_two_clients_share_a_result(client, cluster):
     from distributed import Client
 

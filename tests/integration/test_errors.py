@@ -16,6 +16,7 @@ from cluster import wait_for
 RESULT_TIMEOUT = 30
 
 
+@pytest.mark.daskcpp_ready
 def test_task_exception_reaches_client(client):
     future = client.submit(tasks.fail, 7)
     with pytest.raises(tasks.UserError) as info:
@@ -35,6 +36,7 @@ def test_task_exception_reaches_client(client):
     assert 'raise UserError(f"bad input {x}")' in formatted
 
 
+@pytest.mark.daskcpp_ready
 def test_dependents_of_erred_task_err_too(client):
     root = client.submit(tasks.fail, 1)
     child = client.submit(tasks.inc, root)
@@ -52,6 +54,7 @@ def test_dependents_of_erred_task_err_too(client):
     assert client.gather([unrelated, grandchild], errors="skip") == [2]
 
 
+@pytest.mark.daskcpp_ready
 def test_cancel(client, gate):
     blocked = client.submit(tasks.gated_inc, 1, str(gate), pure=False)
     waiting = client.submit(tasks.inc, blocked)

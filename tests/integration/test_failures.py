@@ -48,6 +48,7 @@ def _orphan_keys(client) -> set[str]:
     return {k for k in held | busy if k.startswith("orphan-")}
 
 
+@pytest.mark.daskcpp_ready
 def test_client_killed_mid_graph(cluster, client, gate, tmp_path):
     orphan = ManagedProcess(
         "orphan-client",
@@ -78,6 +79,7 @@ def test_client_killed_mid_graph(cluster, client, gate, tmp_path):
         orphan.stop()
 
 
+@pytest.mark.daskcpp_ready
 def test_client_closes_mid_graph(cluster, client, gate):
     with Client(cluster.address, timeout=15, set_as_default=False) as leaving:
         blocked = leaving.map(tasks.gated_identity, range(4), gate=str(gate), key=[f"orphan-{i}" for i in range(4)])
@@ -90,6 +92,7 @@ def test_client_closes_mid_graph(cluster, client, gate):
     assert total.result(timeout=RESULT_TIMEOUT) == sum(range(1, 101))
 
 
+@pytest.mark.daskcpp_ready
 def test_worker_sigkilled_mid_graph(cluster_factory, gate):
     cluster = cluster_factory(nanny=False, worker_names=["victim", "survivor"])
     victim = cluster.worker_address("victim")
@@ -120,6 +123,7 @@ KILLED_WORKER_MESSAGE = (
 )
 
 
+@pytest.mark.daskcpp_ready
 def test_killed_worker_after_allowed_failures(cluster_factory):
     cluster = cluster_factory(
         nanny=True, scheduler_env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
