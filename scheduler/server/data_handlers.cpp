@@ -10,6 +10,7 @@
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/rpc_ops.hpp"
 #include "scheduler/server/admin_handlers.hpp"
+#include "scheduler/server/coordination_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
 #include "scheduler/server/worker_rpc.hpp"
@@ -463,6 +464,7 @@ void register_data_handlers(SchedulerServer& server) {
   h.add_sync("nbytes", [ctx](RpcRequest& req) { return handle_nbytes(*ctx, req); });
   h.add_sync("retry", [ctx](RpcRequest& req) { return handle_retry(*ctx, req); });
   register_admin_handlers(server, ctx);
+  register_coordination_handlers(server);
 }
 
 }  // namespace daskcpp::scheduler

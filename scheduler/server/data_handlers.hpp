@@ -5,7 +5,8 @@
 // coroutines that await the workers (worker_rpc.hpp) without blocking the loop;
 // the others read or change SchedulerState and answer at once.
 //
-// register_data_handlers() also registers the admin RPCs (admin_handlers.hpp); both
+// register_data_handlers() also registers the admin RPCs (admin_handlers.hpp) and the
+// coordination primitives (coordination_handlers.hpp); the first two
 // groups share one DataContext (RNG, scatter round-robin counter, metadata, events).
 // Thread: the scheduler loop.
 

@@ -147,3 +147,40 @@ def test_get_versions_answers(client):
     versions = client.get_versions()
     assert set(versions) >= {"scheduler", "workers", "client"}
     assert {"host", "packages"} <= set(versions["scheduler"])
+
+
+def wait_event(name):
+    """Runs on a worker (imported from this module by reference)."""
+    from distributed import Event
+
+    return Event(name).wait(timeout=20)
+
+
+def test_lock_semaphore_and_event(client):
+    from distributed import Event, Lock, Semaphore
+
+    lock = Lock("h8-lock")
+    assert lock.acquire(timeout=5)
+    assert not Lock("h8-lock").acquire(timeout=0.2)  # held: times out with False
+    lock.release()
+    assert Lock("h8-lock").acquire(timeout=5)
+
+    sem = Semaphore(max_leases=2, name="h8-sem")
+    assert sem.acquire(timeout=5) and sem.acquire(timeout=5)
+    assert sem.get_value() == 2
+    assert not sem.acquire(timeout=0.2)
+    sem.release()
+    assert sem.get_value() == 1
+    with pytest.raises(ValueError, match="Inconsistent max leases"):
+        client.sync(client.scheduler.semaphore_register, name="h8-sem", max_leases=3, lease_timeout=30)
+
+    event = Event("h8-event")
+    assert not event.is_set()
+    assert not event.wait(timeout=0.2)
+    # A task blocks on the event until the client sets it.
+    waiter = client.submit(wait_event, "h8-event", pure=False)
+    event.set()
+    assert waiter.result(timeout=RESULT_TIMEOUT) is True
+    assert event.is_set() and event.wait(timeout=1)
+    event.clear()
+    assert not event.is_set()
