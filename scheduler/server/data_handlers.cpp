@@ -280,9 +280,11 @@ asio::awaitable<Value> handle_scatter(DataContext& ctx, RpcRequest& req) {
   svc.apply(update_data(svc.state(), data_keys(svc.state(), who_has, nbytes), client,
                         svc.make_stimulus("scatter")),
             "scatter");
-  ctx.log_event({client, "all"}, protocol::make_map({{"action", Value("scatter")},
-                                                     {"client", Value(client)},
-                                                     {"count", Value(n_keys)}}));
+  std::vector<std::string> topics{"all"};
+  if (!client.empty()) topics.insert(topics.begin(), client);
+  ctx.log_event(topics, protocol::make_map({{"action", Value("scatter")},
+                                            {"client", Value(client)},
+                                            {"count", Value(n_keys)}}));
   Array keys;
   keys.reserve(n_keys);
   for (const auto& [k, v] : m->data) keys.push_back(k.value());
