@@ -1,5 +1,6 @@
 #pragma once
-// Coordination primitives (protocol.md §8): Lock/Semaphore (upstream
+// Coordination primitives (protocol.md §8): published datasets (upstream
+// distributed/publish.py PublishExtension), Lock/Semaphore (upstream
 // distributed/semaphore.py SemaphoreExtension) and Event (distributed/event.py
 // EventExtension). semaphore_acquire and event_wait suspend until a lease frees up,
 // the event is set, or their timeout passes; they never block the loop (each waiter

@@ -184,3 +184,29 @@ def test_lock_semaphore_and_event(client):
     assert event.is_set() and event.wait(timeout=1)
     event.clear()
     assert not event.is_set()
+
+
+def test_publish_dataset(client, cluster):
+    from distributed import Client
+
+    future = client.submit(tasks.inc, 41, pure=False)
+    scattered = client.scatter(7)
+    client.publish_dataset(h8_answer=future, h8_scattered=scattered)
+    assert {"h8_answer", "h8_scattered"} <= set(client.list_datasets())
+    with pytest.raises(KeyError, match="already exists"):
+        client.publish_dataset(h8_answer=future)
+    # The dataset keeps its futures alive for another client after this one lets go.
+    key = future.key
+    del future, scattered
+    with Client(cluster.address, timeout=15, set_as_default=False) as other:
+        got = other.get_dataset("h8_answer")
+        assert got.key == key
+        assert got.result(timeout=RESULT_TIMEOUT) == 42
+        assert other.get_dataset("h8_scattered").result(timeout=RESULT_TIMEOUT) == 7
+        client.publish_dataset(h8_answer=123, override=True)
+        assert other.get_dataset("h8_answer") == 123
+    client.unpublish_dataset("h8_answer")
+    client.unpublish_dataset("h8_scattered")
+    assert not {"h8_answer", "h8_scattered"} & set(client.list_datasets())
+    with pytest.raises(KeyError):
+        client.get_dataset("h8_answer")
