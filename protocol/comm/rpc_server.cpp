@@ -46,16 +46,20 @@ asio::awaitable<void> serve_rpc(std::shared_ptr<Comm> comm, const RpcHandlers& h
     req.args = Value(Map{});
     bool close_desired = false;
     bool has_op = false;
-    bool bad_op = false;
+    // Python looks any op value up in its handler dict: a non-str op (17) is just
+    // an unknown op, answered with nil on a comm that stays usable.
+    bool non_str_op = false;
     for (auto& [key, value] : msg->as_map()) {
       if (key.is_str()) {
         const std::string& k = key.as_str();
         if (k == "op") {
           has_op = true;
-          if (value.is_str())
+          if (value.is_str()) {
             req.op = value.as_str();
-          else
-            bad_op = true;
+          } else {
+            non_str_op = true;
+            req.op = value.to_debug_string(64);
+          }
           continue;
         }
         if (k == "reply") {
@@ -75,10 +79,10 @@ asio::awaitable<void> serve_rpc(std::shared_ptr<Comm> comm, const RpcHandlers& h
       }
       req.args.as_map().emplace_back(std::move(key), std::move(value));
     }
-    if (!has_op || bad_op) {
+    if (!has_op) {
       spdlog::warn(
-          "Received unexpected message {} 'op' key from {}: {}; closing this comm",
-          has_op ? "with a non-str" : "without", peer, sample_of(*msg));
+          "Received unexpected message without 'op' key from {}: {}; closing this comm",
+          peer, sample_of(*msg));
       break;
     }
     last_op = req.op;
@@ -87,7 +91,8 @@ asio::awaitable<void> serve_rpc(std::shared_ptr<Comm> comm, const RpcHandlers& h
       break;
     }
     Value result;
-    if (const RpcHandler* handler = handlers.find(req.op)) {
+    const RpcHandler* handler = non_str_op ? nullptr : handlers.find(req.op);
+    if (handler) {
       result = co_await (*handler)(req);
     } else {
       spdlog::warn("No handler {} found in {} (request from {})", req.op,

@@ -93,9 +93,10 @@ def test_wrong_shape_message(cluster, client, gate, message):
             assert raw.wait_closed(CLOSE_TIMEOUT)
 
 
+@pytest.mark.daskcpp_ready
 @pytest.mark.parametrize(
     "op",
-    [pytest.param("no-such-op", marks=pytest.mark.daskcpp_ready), 17],
+    ["no-such-op", 17],
     ids=["unknown-name", "non-string"],
 )
 def test_unknown_op_is_answered_with_none(cluster, client, gate, op):
