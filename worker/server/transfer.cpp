@@ -20,15 +20,6 @@ using protocol::Value;
 // Upstream retries a busy peer after a short delay (gather_dep's busy handling).
 constexpr std::chrono::milliseconds kBusyRetry{150};
 
-double unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string stimulus(std::string_view prefix) {
-  return std::string(prefix) + "-" + std::to_string(unix_now());
-}
-
 // A handler failure as the caller expects it (core.error_message shape).
 Value error_reply(const Status& st) {
   return protocol::uncaught_error_reply(protocol::pickle_value_error(st.message()),
@@ -110,21 +101,21 @@ asio::awaitable<void> WorkerServer::gather_dep(GatherDep gd) {
   if (!fetched.ok()) {
     spdlog::warn("Could not fetch {} keys from {}: {}", gd.keys.size(), gd.worker,
                  fetched.status().to_string());
-    handle(GatherDepNetworkFailure{gd.worker, stimulus("gather-dep-network-failure")});
+    handle(GatherDepNetworkFailure{gd.worker, stimulus_id("gather-dep-network-failure")});
     co_return;
   }
   if (fetched->busy) {
-    handle(GatherDepBusy{gd.worker, stimulus("gather-dep-busy")});
+    handle(GatherDepBusy{gd.worker, stimulus_id("gather-dep-busy")});
     auto timer = std::make_shared<asio::steady_timer>(io_, kBusyRetry);
     timer->async_wait([this, timer, worker = gd.worker](const protocol::ErrorCode& ec) {
       if (!ec && !closing_)
-        handle(RetryBusyWorker{worker, stimulus("retry-busy-worker")});
+        handle(RetryBusyWorker{worker, stimulus_id("retry-busy-worker")});
     });
     co_return;
   }
   double stop = std::max(unix_now(), start + 1e-6);
   handle(GatherDepSuccess{gd.worker, std::move(fetched->values), start, stop,
-                          stimulus("gather-dep-success")});
+                          stimulus_id("gather-dep-success")});
 }
 
 // Mirrors Worker.get_data: busy above the outgoing limit; otherwise reply with the
@@ -178,7 +169,7 @@ Value WorkerServer::serve_update_data(protocol::RpcRequest& req) {
   auto decoded = protocol::WorkerUpdateData::decode(request);
   if (!decoded.ok()) return error_reply(decoded.status());
   UpdateData ev;
-  ev.stimulus_id = decoded->stimulus_id.value_or(stimulus("update-data"));
+  ev.stimulus_id = decoded->stimulus_id.value_or(stimulus_id("update-data"));
   protocol::WorkerUpdateDataReply reply;
   for (const auto& [key, payload] : decoded->data) {
     Result<ReceivedValue> rv = store_received(key, payload);
@@ -199,7 +190,7 @@ asio::awaitable<Value> WorkerServer::serve_gather(protocol::RpcRequest& req) {
   auto who_has = r->who_has("who_has");
   if (!who_has.ok()) co_return error_reply(who_has.status());
   UpdateData ev;
-  ev.stimulus_id = stimulus("gather");
+  ev.stimulus_id = stimulus_id("gather");
   std::vector<Key> failed;
   for (const auto& [key, holders] : *who_has) {
     bool got = false;

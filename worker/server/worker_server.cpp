@@ -26,11 +26,6 @@ using protocol::Value;
 // Worker -> scheduler batching interval (distributed.worker BatchedSend 2 ms).
 constexpr std::chrono::milliseconds kStreamInterval{2};
 
-double unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 std::string uuid4() {
   std::random_device rd;
   std::mt19937_64 gen(rd());
@@ -67,6 +62,11 @@ WorkerServer::~WorkerServer() {
   if (runner_) runner_->stop();
   runner_.reset();  // its threads end before the interpreter does
   if (interpreter_) interpreter_->stop();
+}
+
+double WorkerServer::unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
 std::string WorkerServer::stimulus_id(std::string_view prefix) const {

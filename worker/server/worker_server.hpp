@@ -80,6 +80,8 @@ class WorkerServer {
   void setup_stream_handlers();
   void setup_rpc_handlers();
   std::string stimulus_id(std::string_view prefix) const;
+  // Unix time in seconds: registration `now`, heartbeats, startstops.
+  static double unix_now();
 
   // ---- state machine glue (worker_server.cpp)
   template <typename Event>
