@@ -5,30 +5,10 @@
 namespace daskcpp::protocol {
 namespace {
 
-// Python-ish type names for error messages ("int", "str", "bytes", "NoneType"...).
+// The wire type for error messages; floats are "float" whatever their width, as
+// Python sees them.
 const char* py_type(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::kNil:
-      return "nil";
-    case Value::Type::kBool:
-      return "bool";
-    case Value::Type::kInt:
-      return "int";
-    case Value::Type::kFloat32:
-    case Value::Type::kFloat64:
-      return "float";
-    case Value::Type::kStr:
-      return "str";
-    case Value::Type::kBin:
-      return "bin";
-    case Value::Type::kArray:
-      return "array";
-    case Value::Type::kMap:
-      return "map";
-    case Value::Type::kPayload:
-      return "payload";
-  }
-  return "?";
+  return v.is_float() ? "float" : type_name(v.type());
 }
 
 }  // namespace
