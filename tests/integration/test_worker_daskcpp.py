@@ -3,7 +3,10 @@
 Scenarios: our worker alone (submit/map/gather, delayed, dask.array), a mixed
 cluster (one stock `dask worker --no-nanny` + one daskcpp-worker) where pinned
 tasks force transfers in both directions, task errors reaching the client as the
-original exception, and shutdown on SIGTERM / on the scheduler's close.
+original exception, a 100 MB chunk moved in both directions, a daskcpp-worker
+SIGKILLed mid-graph (the stock worker finishes it), a failure of the Python bridge
+itself erring the task, and shutdown on SIGTERM / on the scheduler's close. Every
+scenario runs under both schedulers (stock and daskcpp-scheduler).
 
 The binary is ``$DASKCPP_BUILD_DIR/worker/daskcpp-worker``, else the first of
 build/release, build/debug that has one; without it these tests are skipped (they
@@ -298,3 +301,19 @@ def test_daskcpp_worker_sigkilled_mid_graph(worker_cluster):
         assert total.result(timeout=60) == sum(range(1, 201))
         assert list(_addresses_by_name(client)) == ["stock"]
         assert set(client.who_has([total])["total"]) == {_addresses_by_name(client)["stock"]}
+
+
+def _raise_keyboard_interrupt():
+    raise KeyboardInterrupt("from the task")
+
+
+def test_bridge_failure_errs_the_task(worker_cluster):
+    # The Python bridge re-raises KeyboardInterrupt instead of reporting it as the
+    # task's exception: a failure of the bridge itself, which must still err the
+    # task (not leave it processing forever). daskcpp-worker only.
+    worker_cluster.add_daskcpp_worker("cpp")
+    with _client(worker_cluster, 1) as client:
+        bad = client.submit(_raise_keyboard_interrupt, key="bridge-fails")
+        with pytest.raises(RuntimeError, match="daskcpp-worker could not run the task"):
+            bad.result(timeout=30)
+        assert client.submit(inc, 1).result() == 2

@@ -13,6 +13,7 @@
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/rpc_server.hpp"
+#include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/worker_ops.hpp"
 
 namespace daskcpp::worker {
@@ -347,9 +348,15 @@ void WorkerServer::on_execute_done(Key key, ValueId id,
   const TaskState* ts = state_->task(key);
   std::int64_t run_id = ts ? ts->run_id : 0;
   if (!r.ok()) {
-    // The bridge itself failed (not the task): nothing we can report as the task's
-    // own exception, so log it and report the text.
-    spdlog::error("executing {}: {}", key.to_debug_string(), r.status().to_string());
+    // The bridge itself failed (not the task): there is no Python exception to
+    // forward, so report a RuntimeError pickled without Python (protocol.md
+    // Appendix B). Logging alone would leave the task processing forever.
+    std::string text = "daskcpp-worker could not run the task: " + r.status().to_string();
+    spdlog::error("executing {}: {}", key.to_debug_string(), text);
+    double now = unix_now();
+    handle(ExecuteFailure{key, run_id, Value(protocol::pickle_runtime_error(text)),
+                          Value(), text, "", now, now, std::nullopt,
+                          stimulus_id("task-erred")});
     return;
   }
   if (r->ok) {
