@@ -13,6 +13,7 @@ few hundred thousand cheap C calls.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import textwrap
 from array import array
@@ -156,6 +157,18 @@ def materialize(
     finally:
         if gc_was_enabled:
             gc.enable()
+        # The graph's Python objects are garbage now (some in reference cycles,
+        # which a disabled collector left behind); collect them and hand the
+        # freed heap back to the OS, or the scheduler keeps its intake peak.
+        gc.collect()
+        _malloc_trim()
+
+
+def _malloc_trim():
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _materialize(
