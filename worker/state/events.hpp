@@ -89,4 +89,22 @@ struct UpdateData {
   std::string stimulus_id;
 };
 
+// SecedeEvent: the task's thread left the executor pool (distributed.secede /
+// worker_client); its slot is free for another task and the task is long-running.
+struct Secede {
+  Key key;
+  double compute_duration = 0;
+  std::string stimulus_id;
+};
+
+// PauseEvent / UnpauseEvent: process memory crossed the pause threshold (or the
+// scheduler asked). While paused no task starts and no dependency is fetched; what
+// is running or in flight finishes.
+struct Pause {
+  std::string stimulus_id;
+};
+struct Unpause {
+  std::string stimulus_id;
+};
+
 }  // namespace daskcpp::worker

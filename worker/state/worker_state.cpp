@@ -85,6 +85,14 @@ Instructions WorkerState::handle(const protocol::ComputeTask& ev) {
     case TaskStatus::cancelled:
       if (ts.previous == TaskStatus::flight) {
         ts.status = TaskStatus::resumed;  // compute it if the transfer fails
+      } else if (ts.previous == TaskStatus::long_running) {
+        // _transition_cancelled_waiting: tell the scheduler in arrears that it
+        // seceded (it forgot the task while it was cancelled).
+        ts.status = TaskStatus::long_running;
+        ts.previous.reset();
+        out.push_back(
+            SendMsg{protocol::LongRunning{ts.key, ts.run_id, std::nullopt, ev.stimulus_id}
+                        .encode()});
       } else {
         ts.status = ts.previous.value_or(TaskStatus::executing);
         ts.previous.reset();
@@ -368,6 +376,7 @@ Instructions WorkerState::handle(const protocol::RemoveWorker& ev) {
 Instructions WorkerState::handle(const ExecuteSuccess& ev) {
   Instructions out;
   executing_.erase(ev.key);
+  long_running_.erase(ev.key);
   TaskState* ts = find(ev.key);
   if (ts == nullptr) {
     out.push_back(FreeData{ev.key});
@@ -390,6 +399,7 @@ Instructions WorkerState::handle(const ExecuteSuccess& ev) {
 Instructions WorkerState::handle(const ExecuteFailure& ev) {
   Instructions out;
   executing_.erase(ev.key);
+  long_running_.erase(ev.key);
   TaskState* ts = find(ev.key);
   if (ts != nullptr && is_executing(ts->status)) {
     ts->status = TaskStatus::error;
@@ -516,10 +526,53 @@ Instructions WorkerState::handle(const UpdateData& ev) {
   return out;
 }
 
+// Mirrors _handle_secede and _transition_executing_long_running /
+// _transition_cancelled_or_resumed_long_running: the thread left the pool, so its
+// slot goes to the next ready task. Only a task the scheduler still wants here is
+// reported as long-running; a cancelled one is reported if it is computed again.
+Instructions WorkerState::handle(const Secede& ev) {
+  Instructions out;
+  TaskState* ts = find(ev.key);
+  if (ts == nullptr) return out;
+  bool cancelled_running =
+      (ts->status == TaskStatus::cancelled || ts->status == TaskStatus::resumed) &&
+      ts->previous && is_executing(*ts->previous);
+  if (ts->status == TaskStatus::executing) {
+    ts->status = TaskStatus::long_running;
+    out.push_back(SendMsg{
+        protocol::LongRunning{ts->key, ts->run_id, ev.compute_duration, ev.stimulus_id}
+            .encode()});
+  } else if (cancelled_running) {
+    ts->previous = TaskStatus::long_running;
+  } else {
+    return out;  // already long-running (secede twice), or no longer running
+  }
+  executing_.erase(ts->key);
+  long_running_.insert(ts->key);
+  ensure_computing(ev.stimulus_id, out);
+  return out;
+}
+
+// Mirrors _handle_pause: nothing new starts; running tasks and transfers go on.
+Instructions WorkerState::handle(const Pause&) {
+  running_ = false;
+  return {};
+}
+
+// Mirrors _handle_unpause (and the _ensure_communicating handle_stimulus adds).
+Instructions WorkerState::handle(const Unpause& ev) {
+  Instructions out;
+  running_ = true;
+  ensure_communicating(ev.stimulus_id, out);
+  ensure_computing(ev.stimulus_id, out);
+  return out;
+}
+
 // Mirrors _ensure_communicating: per peer, one get_data for the highest-priority
 // keys it holds, up to the byte limit, with at most N peers at once.
 void WorkerState::ensure_communicating(const std::string& stimulus_id,
                                        Instructions& out) {
+  if (!running_) return;
   while (static_cast<int>(in_flight_workers_.size()) <
              options_.transfer_incoming_count_limit &&
          !data_needed_.empty()) {
@@ -557,6 +610,7 @@ void WorkerState::ensure_communicating(const std::string& stimulus_id,
 
 // Mirrors _ensure_computing: fill the threads from the ready queue by priority.
 void WorkerState::ensure_computing(const std::string& stimulus_id, Instructions& out) {
+  if (!running_) return;
   while (static_cast<int>(executing_.size()) < options_.nthreads && !ready_.empty()) {
     Key key = ready_.begin()->second;
     ready_.erase(ready_.begin());
@@ -607,7 +661,14 @@ Status WorkerState::validate() const {
     if (in_needed != (ts.status == TaskStatus::fetch)) return fail(ts, "fetch queue");
     bool running = is_executing(ts.status) || (ts.status == TaskStatus::cancelled &&
                                                ts.previous && is_executing(*ts.previous));
-    if (executing_.contains(key) != running) return fail(ts, "executing set");
+    bool seceded =
+        ts.status == TaskStatus::long_running ||
+        ((ts.status == TaskStatus::cancelled || ts.status == TaskStatus::resumed) &&
+         ts.previous == TaskStatus::long_running);
+    if (executing_.contains(key) != (running && !seceded)) {
+      return fail(ts, "executing set");
+    }
+    if (long_running_.contains(key) != seceded) return fail(ts, "long-running set");
     if (ts.status == TaskStatus::waiting && ts.waiting_for_data.empty()) {
       return fail(ts, "waiting on nothing");
     }

@@ -60,10 +60,19 @@ class WorkerState {
   Instructions handle(const GatherDepNetworkFailure& ev);
   Instructions handle(const RetryBusyWorker& ev);
   Instructions handle(const UpdateData& ev);
+  Instructions handle(const Pause& ev);
+  Instructions handle(const Unpause& ev);
+  Instructions handle(const Secede& ev);
 
   const TaskState* task(const Key& key) const;
+  // False while paused (upstream WorkerState.running).
+  bool running() const { return running_; }
   std::size_t task_count() const { return tasks_.size(); }
+  // Tasks holding one of the nthreads slots (upstream WorkerState.executing).
   const std::set<Key>& executing() const { return executing_; }
+  // Tasks still running on a thread that seceded (upstream long_running): they no
+  // longer count against nthreads.
+  const std::set<Key>& long_running() const { return long_running_; }
   // {state name: count}, the heartbeat's metrics.task_counts.
   std::map<std::string, std::int64_t> task_counts() const;
   // Bytes of the values in memory (heartbeat managed_bytes).
@@ -114,9 +123,11 @@ class WorkerState {
   std::set<QueueEntry> ready_;
   std::set<QueueEntry> data_needed_;
   std::set<Key> executing_;
+  std::set<Key> long_running_;
   std::map<std::string, std::vector<Key>> in_flight_workers_;
   std::set<std::string> busy_workers_;
   double generation_ = 0;
+  bool running_ = true;
 };
 
 }  // namespace daskcpp::worker
