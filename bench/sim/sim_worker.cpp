@@ -1,0 +1,517 @@
+#include "bench/sim/sim_worker.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "bench/sim/none_value.hpp"
+#include "protocol/comm/address.hpp"
+#include "protocol/comm/connect.hpp"
+#include "protocol/comm/rpc_server.hpp"
+#include "protocol/messages/rpc_ops.hpp"
+
+namespace daskcpp::bench {
+
+namespace {
+
+using protocol::make_map;
+using protocol::Map;
+using protocol::Value;
+
+// Worker -> scheduler batching interval (distributed.worker BatchedSend 2 ms).
+constexpr std::chrono::milliseconds kStreamInterval{2};
+// Reported to the scheduler; the sim worker holds nothing but Nones.
+constexpr std::int64_t kMemoryLimit = 2LL << 30;
+
+std::string uuid4(std::mt19937_64& gen) {
+  std::uint64_t a = gen(), b = gen();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::int64_t process_rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Decodes one stream op; bad scheduler input is logged and skipped (the stream is
+// the worker's only link to its scheduler, so it is kept).
+template <typename Op>
+protocol::StreamHandler stream_op(std::function<void(const Op&)> apply) {
+  return [apply = std::move(apply)](const protocol::StreamMessage& m) -> Status {
+    Result<Op> op = Op::decode(m.msg);
+    if (!op.ok()) {
+      spdlog::error("{}", op.status().to_string());
+      return Status::OK();
+    }
+    apply(*op);
+    return Status::OK();
+  };
+}
+
+}  // namespace
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+SimWorker::SimWorker(asio::io_context& io, protocol::ConnectionPool& pool,
+                     SimWorkerConfig config, OnClosed on_closed)
+    : io_(io),
+      pool_(pool),
+      config_(std::move(config)),
+      on_closed_(std::move(on_closed)),
+      rpc_("Worker"),
+      heartbeat_timer_(io) {
+  std::random_device rd;
+  std::mt19937_64 gen(rd());
+  server_id_ = "Worker-" + uuid4(gen);
+}
+
+std::string SimWorker::stimulus_id(std::string_view prefix) const {
+  return std::string(prefix) + "-" + std::to_string(unix_now());
+}
+
+asio::awaitable<Status> SimWorker::start() {
+  setup_rpc_handlers();
+  setup_stream_handlers();
+  auto listener = protocol::Listener::listen(
+      io_.get_executor(), protocol::Address{config_.host, 0}, protocol::CommOptions{},
+      [this](std::shared_ptr<protocol::Comm> comm) {
+        asio::co_spawn(io_, protocol::serve_rpc(std::move(comm), rpc_), asio::detached);
+      });
+  if (!listener.ok()) {
+    closing_ = true;
+    finish_close();
+    co_return listener.status();
+  }
+  listener_ = std::move(*listener);
+  listener_->start();
+  address_ = protocol::format_address(config_.host, listener_->port());
+  Status st = co_await register_with_scheduler();
+  if (!st.ok()) {
+    closing_ = true;
+    listener_->stop();
+    finish_close();
+    co_return st;
+  }
+  if (closing_) {  // stopped while registering
+    stream_->close();
+    co_return Status::Cancelled("stopped while registering");
+  }
+  asio::co_spawn(io_, run_stream(), asio::detached);
+  asio::co_spawn(io_, heartbeat_loop(), asio::detached);
+  co_return Status::OK();
+}
+
+// Mirrors Worker._register_with_scheduler (protocol.md §6.1, Appendix F).
+asio::awaitable<Status> SimWorker::register_with_scheduler() {
+  auto comm = co_await protocol::connect(
+      config_.scheduler_address, protocol::CommOptions{}, protocol::ConnectOptions{});
+  if (!comm.ok()) co_return comm.status();
+  protocol::RegisterWorker reg;
+  reg.reply = false;
+  reg.address = address_;
+  reg.status = "init";
+  reg.nthreads = config_.nthreads;
+  reg.name = Value(config_.name);
+  reg.now = unix_now();
+  reg.memory_limit = kMemoryLimit;
+  reg.local_directory = "/tmp/" + config_.name;
+  reg.pid = static_cast<std::int64_t>(getpid());
+  reg.versions = config_.versions;
+  reg.metrics = metrics();
+  reg.stimulus_id = stimulus_id("worker-connect");
+  reg.server_id = server_id_;
+  if (Status st = (*comm)->write(reg.encode()); !st.ok()) co_return st;
+  Result<Value> reply = co_await (*comm)->read();
+  if (!reply.ok()) co_return reply.status();
+  const Value* status = reply->find("status");
+  if (status == nullptr || !status->is_str() || status->as_str() != "OK") {
+    const Value* message = reply->find("message");
+    co_return Status::Invalid(
+        "register-worker refused: " +
+        (message ? message->to_debug_string() : reply->to_debug_string()));
+  }
+  auto decoded = protocol::RegisterWorkerReply::decode(*reply);
+  if (!decoded.ok()) co_return decoded.status();
+  heartbeat_interval_s_ = decoded->heartbeat_interval;
+  if (!decoded->warning.empty()) spdlog::warn("{}: {}", address_, decoded->warning);
+  spdlog::debug("Registered {} as {}", address_, config_.name);
+
+  stream_ = protocol::BatchedStream::make(std::move(*comm), kStreamInterval);
+  status_ = "running";
+  stream_->send(protocol::WorkerStatusChange{status_, stimulus_id("worker-status-change")}
+                    .encode());
+  co_return Status::OK();
+}
+
+asio::awaitable<void> SimWorker::run_stream() {
+  // Keeps the stream alive for as long as run() reads from it.
+  std::shared_ptr<protocol::BatchedStream> stream = stream_;
+  Status ended = co_await stream->run(stream_handlers_, Value(Map{}), nullptr);
+  if (!closing_) {
+    spdlog::info("{}: connection to scheduler broken: {}", address_, ended.to_string());
+    stop("scheduler-stream-closed");
+  }
+}
+
+Value SimWorker::metrics() const {
+  std::int64_t ready = 0;
+  for (const auto& [key, task] : tasks_) ready += task.status == TaskStatus::kReady;
+  Map task_counts;
+  task_counts.emplace_back("memory", static_cast<std::int64_t>(memory_.size()));
+  task_counts.emplace_back("ready", ready);
+  task_counts.emplace_back("executing", static_cast<std::int64_t>(executing_));
+  std::int64_t managed = kNoneNbytes * static_cast<std::int64_t>(memory_.size());
+  return make_map({
+      {"task_counts", Value(std::move(task_counts))},
+      {"bandwidth", make_map({{"total", 100'000'000.0},
+                              {"workers", Value(Map{})},
+                              {"types", Value(Map{})}})},
+      {"digests_total_since_heartbeat", Value(Map{})},
+      {"managed_bytes", managed},
+      {"spilled_bytes", make_map({{"memory", managed}, {"disk", 0}})},
+      {"transfer", make_map({{"incoming_bytes", 0},
+                             {"incoming_count", 0},
+                             {"incoming_count_total", 0},
+                             {"outgoing_bytes", 0},
+                             {"outgoing_count", 0},
+                             {"outgoing_count_total", 0}})},
+      {"event_loop_interval", 0.02},
+      {"cpu", 0.0},
+      {"memory", process_rss_bytes()},
+      {"time", unix_now()},
+      {"host_net_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
+      {"host_disk_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
+      {"num_fds", 0},
+  });
+}
+
+// Mirrors Worker.heartbeat. The first beat is at a random point of the first
+// interval so that a thousand workers started together do not beat together.
+asio::awaitable<void> SimWorker::heartbeat_loop() {
+  std::minstd_rand jitter(static_cast<std::uint32_t>(config_.thread_id + 1));
+  double delay =
+      heartbeat_interval_s_ * std::uniform_real_distribution<>(0.1, 1.0)(jitter);
+  while (!closing_) {
+    heartbeat_timer_.expires_after(
+        std::chrono::microseconds(static_cast<std::int64_t>(delay * 1e6)));
+    protocol::ErrorCode ec;
+    co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closing_) co_return;
+    protocol::HeartbeatWorker hb;
+    hb.address = address_;
+    hb.now = unix_now();
+    hb.metrics = metrics();
+    Map executing;
+    for (const auto& [key, task] : tasks_) {
+      if (task.status == TaskStatus::kExecuting) {
+        executing.emplace_back(key.value(), hb.now - task.start);
+      }
+    }
+    hb.executing = Value(std::move(executing));
+    hb.extensions = Value(Map{});
+    hb.reply = true;
+    Result<Value> reply =
+        co_await protocol::send_recv(pool_, config_.scheduler_address, hb.encode());
+    if (closing_) co_return;
+    delay = heartbeat_interval_s_;
+    if (!reply.ok()) {
+      spdlog::warn("{}: heartbeat failed: {}", address_, reply.status().to_string());
+      continue;
+    }
+    const Value* status = reply->find("status");
+    if (status != nullptr && status->is_str() && status->as_str() == "missing") {
+      spdlog::error("{}: scheduler was unaware of this worker; closing", address_);
+      stop("worker-heartbeat-missing");
+      co_return;
+    }
+    auto decoded = protocol::HeartbeatReply::decode(*reply);
+    if (decoded.ok()) delay = heartbeat_interval_s_ = decoded->heartbeat_interval;
+  }
+}
+
+void SimWorker::stop(const std::string& reason) {
+  if (closing_) return;
+  closing_ = true;
+  spdlog::debug("Stopping worker at {}. Reason: {}", address_, reason);
+  status_ = "closing";
+  if (stream_ && !stream_->closed()) {
+    stream_->send(protocol::LogEvent{
+        Value(address_),
+        make_map({{"action", "closing-worker"}, {"reason", Value(reason)}})}
+                      .encode());
+    stream_->send(
+        protocol::WorkerStatusChange{status_, stimulus_id("worker-close")}.encode());
+    stream_->send(protocol::CloseStream{}.encode());
+    stream_->close();
+  }
+  if (listener_) listener_->stop();
+  heartbeat_timer_.cancel();
+  finish_close();
+}
+
+void SimWorker::finish_close() {
+  if (closed_) return;
+  closed_ = true;
+  if (on_closed_) on_closed_(*this);
+}
+
+// ---- stream ops -----------------------------------------------------------------
+
+void SimWorker::setup_stream_handlers() {
+  auto& h = stream_handlers_;
+  h.add("compute-task",
+        stream_op<protocol::ComputeTask>(
+            [this](const protocol::ComputeTask& op) { on_compute_task(op); }));
+  h.add("free-keys", stream_op<protocol::FreeKeys>([this](const protocol::FreeKeys& op) {
+          on_free_keys(op.keys, op.stimulus_id);
+        }));
+  // The scheduler has already dropped these replicas from its bookkeeping.
+  h.add("remove-replicas",
+        stream_op<protocol::RemoveReplicas>([this](const protocol::RemoveReplicas& op) {
+          on_free_keys(op.keys, op.stimulus_id);
+        }));
+  h.add("steal-request",
+        stream_op<protocol::StealRequest>(
+            [this](const protocol::StealRequest& op) { on_steal_request(op); }));
+  h.add("acquire-replicas",
+        stream_op<protocol::AcquireReplicas>(
+            [this](const protocol::AcquireReplicas& op) { on_acquire_replicas(op); }));
+  h.add(
+      "worker-status-change",
+      stream_op<protocol::WorkerStatusChange>(
+          [this](const protocol::WorkerStatusChange& op) {
+            status_ = op.status;
+            stream_->send(protocol::WorkerStatusChange{status_, op.stimulus_id}.encode());
+          }));
+  h.add("close", stream_op<protocol::CloseWorker>(
+                     [this](const protocol::CloseWorker& op) { stop(op.reason); }));
+  // Nothing to do: we never fetch, so replica locations and departed peers are moot.
+  for (const char* op : {"refresh-who-has", "remove-worker", "cancel-compute"}) {
+    h.add(op, [](const protocol::StreamMessage&) { return Status::OK(); });
+  }
+}
+
+// Mirrors Worker handle_compute_task / _handle_compute_task: a key already in
+// memory is reported at once; one already queued or running only takes the new
+// run_id; otherwise its missing dependencies count as fetched (add-keys) and it
+// joins the ready queue.
+void SimWorker::on_compute_task(const protocol::ComputeTask& op) {
+  if (memory_.contains(op.key)) {
+    double now = unix_now();
+    send_task_finished(op.key, op.run_id, now, now + 1e-6);
+    return;
+  }
+  if (auto it = tasks_.find(op.key); it != tasks_.end()) {
+    it->second.run_id = op.run_id;
+    it->second.cancelled = false;
+    return;
+  }
+  std::vector<Key> fetched;
+  for (const auto& [dep, holders] : op.who_has) {
+    if (memory_.insert(dep).second) fetched.push_back(dep);
+  }
+  if (!fetched.empty()) {
+    stream_->send(protocol::AddKeys{std::move(fetched), stimulus_id("gather-dep-success")}
+                      .encode());
+  }
+  Task task;
+  task.run_id = op.run_id;
+  task.seq = next_seq_++;
+  tasks_.emplace(op.key, task);
+  ready_.emplace_back(op.key, task.seq);
+  start_ready_tasks();
+}
+
+void SimWorker::start_ready_tasks() {
+  while (executing_ < config_.nthreads && !ready_.empty()) {
+    auto [key, seq] = std::move(ready_.front());
+    ready_.pop_front();
+    auto it = tasks_.find(key);
+    if (it == tasks_.end() || it->second.seq != seq ||
+        it->second.status != TaskStatus::kReady) {
+      continue;  // stolen or freed since it was queued
+    }
+    it->second.status = TaskStatus::kExecuting;
+    it->second.start = unix_now();
+    ++executing_;
+    if (config_.compute.count() == 0) {
+      asio::post(io_, [this, key = std::move(key), seq] { on_task_done(key, seq); });
+    } else {
+      auto timer = std::make_shared<asio::steady_timer>(io_, config_.compute);
+      timer->async_wait([this, timer, key = std::move(key),
+                         seq](const protocol::ErrorCode&) { on_task_done(key, seq); });
+    }
+  }
+}
+
+void SimWorker::on_task_done(const Key& key, std::uint64_t seq) {
+  --executing_;
+  auto it = tasks_.find(key);
+  if (closing_ || it == tasks_.end() || it->second.seq != seq) return;
+  Task task = it->second;
+  tasks_.erase(it);
+  if (!task.cancelled) {
+    memory_.insert(key);
+    // Stock work stealing asserts on a compute duration of exactly 0 (Appendix F).
+    send_task_finished(key, task.run_id, task.start,
+                       std::max(unix_now(), task.start + 1e-6));
+  }
+  start_ready_tasks();
+}
+
+void SimWorker::send_task_finished(const Key& key, std::int64_t run_id, double start,
+                                   double stop) {
+  protocol::TaskFinished msg;
+  msg.key = key;
+  msg.run_id = run_id;
+  msg.nbytes = kNoneNbytes;
+  msg.type = none_type_pickle();
+  msg.typename_ = kNoneTypename;
+  msg.thread = config_.thread_id;
+  msg.startstops.push_back(protocol::StartStop{"compute", start, stop, std::nullopt});
+  msg.stimulus_id = stimulus_id("task-finished");
+  stream_->send(msg.encode());
+}
+
+// Mirrors the free-keys / remove-replicas handling of the worker state machine:
+// queued tasks are forgotten, running ones cancelled (their result dropped), and
+// every held key is answered with release-worker-data.
+void SimWorker::on_free_keys(const std::vector<Key>& keys, const std::string& sid) {
+  for (const Key& key : keys) {
+    if (auto it = tasks_.find(key); it != tasks_.end()) {
+      if (it->second.status == TaskStatus::kReady) {
+        tasks_.erase(it);
+      } else {
+        it->second.cancelled = true;
+      }
+    }
+    if (memory_.erase(key) > 0) {
+      stream_->send(protocol::ReleaseWorkerData{key, sid}.encode());
+    }
+  }
+}
+
+// Mirrors WorkerState._handle_steal_request: report the state; a task that has not
+// started yet is dropped so that the thief may run it.
+void SimWorker::on_steal_request(const protocol::StealRequest& op) {
+  std::optional<std::string> state;
+  if (auto it = tasks_.find(op.key); it != tasks_.end()) {
+    if (it->second.status == TaskStatus::kReady) {
+      state = "ready";
+      tasks_.erase(it);
+    } else {
+      state = it->second.cancelled ? "cancelled" : "executing";
+    }
+  } else if (memory_.contains(op.key)) {
+    state = "memory";
+  }
+  stream_->send(protocol::StealResponse{op.key, state, op.stimulus_id}.encode());
+}
+
+// The replicas count as fetched at once; reported with add-keys as after a
+// real gather_dep.
+void SimWorker::on_acquire_replicas(const protocol::AcquireReplicas& op) {
+  std::vector<Key> fetched;
+  for (const auto& [key, holders] : op.who_has) {
+    if (!tasks_.contains(key) && memory_.insert(key).second) fetched.push_back(key);
+  }
+  if (!fetched.empty()) {
+    stream_->send(protocol::AddKeys{std::move(fetched), op.stimulus_id}.encode());
+  }
+}
+
+// ---- RPCs -----------------------------------------------------------------------
+
+void SimWorker::setup_rpc_handlers() {
+  rpc_.add("get_data", [this](protocol::RpcRequest& req) { return serve_get_data(req); });
+  rpc_.add_sync("gather",
+                [this](protocol::RpcRequest& req) { return serve_gather(req); });
+  rpc_.add_sync("free_keys", [this](protocol::RpcRequest& req) -> Value {
+    Value request = req.args;
+    request.set("op", "free-keys");
+    if (!request.find("stimulus_id"))
+      request.set("stimulus_id", stimulus_id("free-keys"));
+    auto op = protocol::FreeKeys::decode(request);
+    if (!op.ok()) {
+      spdlog::warn("free_keys from {}: {}", req.comm->peer_address(),
+                   op.status().to_string());
+      return Value();
+    }
+    on_free_keys(op->keys, op->stimulus_id);
+    return Value();
+  });
+  rpc_.add_sync("identity", [this](protocol::RpcRequest&) {
+    return make_map({{"type", "Worker"},
+                     {"id", Value(server_id_)},
+                     {"scheduler", Value(config_.scheduler_address)},
+                     {"nthreads", config_.nthreads},
+                     {"memory_limit", kMemoryLimit}});
+  });
+  rpc_.add_sync("keys", [this](protocol::RpcRequest&) {
+    protocol::Array keys;
+    for (const Key& key : memory_) keys.push_back(key.value());
+    return Value(std::move(keys));
+  });
+  rpc_.add_sync("terminate", [this](protocol::RpcRequest&) {
+    stop("worker-terminate");
+    return Value("OK");
+  });
+}
+
+// Mirrors Worker.get_data without the busy limit: every held key is None; after
+// the reply, wait for the requester's "OK".
+asio::awaitable<Value> SimWorker::serve_get_data(protocol::RpcRequest& req) {
+  Value request = req.args;
+  request.set("op", "get_data");
+  auto decoded = protocol::GetData::decode(request);
+  if (!decoded.ok()) {
+    spdlog::warn("get_data from {}: {}", req.comm->peer_address(),
+                 decoded.status().to_string());
+    co_return Value();
+  }
+  protocol::GetDataReply reply;
+  const std::int64_t pickle_protocol = req.comm->session().pickle_protocol;
+  for (const Key& key : decoded->keys) {
+    if (memory_.contains(key))
+      reply.data.emplace_back(key, none_payload(pickle_protocol));
+  }
+  req.reply = false;  // written here, so that we can wait for the ack after it
+  if (req.comm->write(reply.encode()).ok()) {
+    Result<Value> ack = co_await req.comm->read();
+    if (!ack.ok() || !protocol::is_ok_ack(*ack)) {
+      spdlog::debug("get_data to {}: no OK ack", req.comm->peer_address());
+    }
+  }
+  co_return Value();
+}
+
+// Mirrors Worker.gather (replicate/rebalance): the listed keys count as fetched.
+Value SimWorker::serve_gather(protocol::RpcRequest& req) {
+  auto r = protocol::FieldReader::open("gather", req.args);
+  if (!r.ok()) return Value();
+  auto who_has = r->who_has("who_has");
+  if (!who_has.ok()) {
+    spdlog::warn("gather from {}: {}", req.comm->peer_address(),
+                 who_has.status().to_string());
+    return make_map({{"status", "partial-fail"}, {"keys", Value(protocol::Array{})}});
+  }
+  for (const auto& [key, holders] : *who_has) memory_.insert(key);
+  return make_map({{"status", "OK"}});
+}
+
+}  // namespace daskcpp::bench
