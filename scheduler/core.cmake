@@ -4,6 +4,7 @@
 add_library(daskcpp_scheduler_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/state/scheduler_state.cpp
   ${CMAKE_CURRENT_LIST_DIR}/placement/placement.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/placement/replica_plan.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/transitions.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/transition_functions.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/stimuli.cpp

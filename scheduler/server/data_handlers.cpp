@@ -11,8 +11,12 @@
 #include "protocol/messages/rpc_ops.hpp"
 #include "scheduler/server/admin_handlers.hpp"
 #include "scheduler/server/coordination_handlers.hpp"
+#include "scheduler/server/multi_lock_handlers.hpp"
+#include "scheduler/server/queue_handlers.hpp"
+#include "scheduler/server/retire_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
+#include "scheduler/server/variable_handlers.hpp"
 #include "scheduler/server/worker_rpc.hpp"
 #include "scheduler/transitions/stimuli.hpp"
 
@@ -467,6 +471,10 @@ void register_data_handlers(SchedulerServer& server) {
   h.add_sync("retry", [ctx](RpcRequest& req) { return handle_retry(*ctx, req); });
   register_admin_handlers(server, ctx);
   register_coordination_handlers(server);
+  register_retire_handlers(server, ctx);
+  register_variable_handlers(server);
+  register_queue_handlers(server);
+  register_multi_lock_handlers(server);
 }
 
 }  // namespace daskcpp::scheduler

@@ -1,0 +1,160 @@
+#include "scheduler/server/shared_futures.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+
+#include "scheduler/server/scheduler_service.hpp"
+
+namespace daskcpp::scheduler {
+
+using protocol::Value;
+
+asio::awaitable<bool> WaiterList::wait(std::optional<SteadyClock::time_point> deadline) {
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(
+      ex, deadline ? *deadline : SteadyClock::time_point::max());
+  timers_.push_back(timer);
+  protocol::ErrorCode ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  std::erase(timers_, timer);
+  co_return ec == asio::error::operation_aborted;
+}
+
+void WaiterList::notify_all() {
+  for (auto& t : timers_) t->cancel();
+}
+
+void WaiterList::notify_one() {
+  // A timer already cancelled or expired has no pending wait left to cancel (its
+  // coroutine has not resumed yet): wake the next one instead.
+  for (auto& t : timers_) {
+    if (t->expiry() == SteadyClock::time_point::min()) continue;
+    if (t->expires_at(SteadyClock::time_point::min()) > 0) return;
+  }
+}
+
+Result<std::optional<double>> parse_timedelta(const Value* v) {
+  if (v == nullptr || v->is_nil()) return std::optional<double>();
+  if (v->is_number()) return std::optional<double>(v->as_double());
+  if (!v->is_str()) return Status::TypeError("timeout: expected a number or a string");
+  std::string s;
+  for (char c : v->as_str()) {
+    if (c != ' ') s.push_back(c);
+  }
+  if (s.empty()) return Status::Invalid("timeout: empty string");
+  std::size_t split = 0;
+  while (split < s.size() &&
+         (std::isdigit(static_cast<unsigned char>(s[split])) || s[split] == '.' ||
+          s[split] == '-' || s[split] == 'e' || s[split] == 'E' || s[split] == '+')) {
+    // 'e' starts a unit only when no digit follows ("1e3s" vs a bare unit).
+    if ((s[split] == 'e' || s[split] == 'E') &&
+        (split + 1 >= s.size() ||
+         !std::isdigit(static_cast<unsigned char>(s[split + 1])))) {
+      break;
+    }
+    ++split;
+  }
+  double n = 1;
+  if (split > 0) {
+    try {
+      n = std::stod(s.substr(0, split));
+    } catch (const std::exception&) {
+      return Status::Invalid("timeout: could not parse '" + v->as_str() + "'");
+    }
+  }
+  std::string unit = s.substr(split);
+  std::transform(unit.begin(), unit.end(), unit.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  static const std::map<std::string, double> kUnits = {{"", 1},
+                                                       {"s", 1},
+                                                       {"second", 1},
+                                                       {"seconds", 1},
+                                                       {"ms", 1e-3},
+                                                       {"millisecond", 1e-3},
+                                                       {"milliseconds", 1e-3},
+                                                       {"us", 1e-6},
+                                                       {"microsecond", 1e-6},
+                                                       {"microseconds", 1e-6},
+                                                       {"ns", 1e-9},
+                                                       {"nanosecond", 1e-9},
+                                                       {"nanoseconds", 1e-9},
+                                                       {"m", 60},
+                                                       {"minute", 60},
+                                                       {"minutes", 60},
+                                                       {"min", 60},
+                                                       {"h", 3600},
+                                                       {"hour", 3600},
+                                                       {"hours", 3600},
+                                                       {"d", 86400},
+                                                       {"day", 86400},
+                                                       {"days", 86400},
+                                                       {"w", 604800},
+                                                       {"week", 604800},
+                                                       {"weeks", 604800}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) {
+    return Status::Invalid("timeout: unknown unit in '" + v->as_str() + "'");
+  }
+  return std::optional<double>(n * it->second);
+}
+
+std::optional<SteadyClock::time_point> deadline_after(std::optional<double> seconds) {
+  if (!seconds) return std::nullopt;
+  return SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                                  std::chrono::duration<double>(std::max(0.0, *seconds)));
+}
+
+asio::awaitable<bool> wait_for_task(SchedulerService& svc, std::string canonical,
+                                    std::optional<SteadyClock::time_point> deadline) {
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  while (!svc.state().find_task(canonical)) {
+    asio::steady_timer wait(ex, std::chrono::milliseconds(10));
+    protocol::ErrorCode ec;
+    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (deadline && SteadyClock::now() >= *deadline &&
+        !svc.state().find_task(canonical)) {
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+Value future_record(const SchedulerService& svc, const Value& key,
+                    const std::string& canonical, protocol::Map extra) {
+  const SchedulerState& s = svc.state();
+  protocol::Map out;
+  out.emplace_back(Value("type"), Value("Future"));
+  out.emplace_back(Value("value"), key);
+  for (auto& kv : extra) out.push_back(std::move(kv));
+  auto id = s.find_task(canonical);
+  if (!id) {
+    out.emplace_back(Value("state"), Value("lost"));
+    return Value(std::move(out));
+  }
+  const TaskState& ts = s.task(*id);
+  out.emplace_back(Value("state"), Value(task_status_name(ts.status)));
+  if (ts.status == TaskStatus::erred) {
+    std::shared_ptr<const TaskException> exc;
+    if (!is_none(ts.exception_blame) && s.task(ts.exception_blame).extras) {
+      exc = s.task(ts.exception_blame).extras->exception;
+    }
+    // The same exception/traceback values a task-erred message carries.
+    Value erred = svc.encode_client_msg(TaskErredMsg{ClientId{}, canonical, exc});
+    const Value* e = erred.find("exception");
+    const Value* tb = erred.find("traceback");
+    out.emplace_back(Value("exception"), e != nullptr ? *e : Value());
+    out.emplace_back(Value("traceback"), tb != nullptr ? *tb : Value());
+  }
+  return Value(std::move(out));
+}
+
+std::optional<std::string> name_field(const Value& args, std::string_view field) {
+  const Value* n = args.find(field);
+  if (n == nullptr || n->is_nil()) return std::nullopt;
+  if (n->is_str()) return n->as_str();
+  return n->to_debug_string();
+}
+
+}  // namespace daskcpp::scheduler

@@ -1,0 +1,61 @@
+#pragma once
+// What the Variable and Queue extensions share (upstream distributed/variable.py,
+// distributed/queues.py): the future record a client turns back into a Future, the
+// wait for a key that a client's update-graph has not created yet, timeouts as
+// dask.utils.parse_timedelta reads them, and the waiter list their blocking gets park
+// on. Futures they hold are kept alive by a pseudo-client ("variable-<name>",
+// "queue-<name>") that desires the key, as upstream.
+// Thread: the scheduler loop.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/codec/value.hpp"
+#include "protocol/comm/asio.hpp"
+#include "protocol/status.hpp"
+
+namespace daskcpp::scheduler {
+
+namespace asio = protocol::asio;
+class SchedulerService;
+using SteadyClock = std::chrono::steady_clock;
+
+// Parked coroutines; notify_all() wakes every one of them (they re-check their
+// condition), notify_one() the longest waiting.
+class WaiterList {
+ public:
+  // Suspends until notified or `deadline`; true when notified.
+  asio::awaitable<bool> wait(std::optional<SteadyClock::time_point> deadline);
+  void notify_all();
+  void notify_one();
+  bool empty() const { return timers_.empty(); }
+
+ private:
+  std::vector<std::shared_ptr<asio::steady_timer>> timers_;
+};
+
+// dask.utils.parse_timedelta with default unit seconds: nil → nullopt; a number; or a
+// string like "30 s", "200ms", "1.5 minutes". Error on anything else.
+Result<std::optional<double>> parse_timedelta(const protocol::Value* v);
+std::optional<SteadyClock::time_point> deadline_after(std::optional<double> seconds);
+
+// Polls every 10 ms (upstream asyncio.sleep(0.01)) until `canonical` is a known task;
+// false once the deadline passed first.
+asio::awaitable<bool> wait_for_task(SchedulerService& svc, std::string canonical,
+                                    std::optional<SteadyClock::time_point> deadline);
+
+// {"type": "Future", "value": key, ...extra..., "state": <task state or "lost">} plus
+// "exception"/"traceback" when erred (upstream VariableExtension.get /
+// QueueExtension.get `process`). `extra` entries come between value and state.
+protocol::Value future_record(const SchedulerService& svc, const protocol::Value& key,
+                              const std::string& canonical, protocol::Map extra = {});
+
+// A name field as the maps key it (str names as is, others by their debug form).
+std::optional<std::string> name_field(const protocol::Value& args,
+                                      std::string_view field = "name");
+
+}  // namespace daskcpp::scheduler
