@@ -36,6 +36,13 @@ def vm_kib(pid: int, field: str) -> int:
     return -1
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (/proc/<pid>/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_one(kind: str, n_workers: int, n_tasks: int, build_dir: Path, workdir: Path) -> dict:
     os.environ["DASKCPP_BUILD_DIR"] = str(build_dir)
     python_path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
@@ -50,10 +57,13 @@ def run_one(kind: str, n_workers: int, n_tasks: int, build_dir: Path, workdir: P
         with Client(scheduler.address, timeout=60) as client:
             client.wait_for_workers(n_workers, timeout=600)
             wait(client.map(inc, range(200), pure=False))  # warm-up
+            cpu0 = (cpu_seconds(scheduler.pid), cpu_seconds(sim.pid))
             start = time.perf_counter()
             futures = client.map(inc, range(n_tasks), pure=False)
             wait(futures)
             elapsed = time.perf_counter() - start
+            sched_cpu = cpu_seconds(scheduler.pid) - cpu0[0]
+            sim_cpu = cpu_seconds(sim.pid) - cpu0[1]
             assert all(f.status == "finished" for f in futures)
             del futures
         return {
@@ -63,6 +73,8 @@ def run_one(kind: str, n_workers: int, n_tasks: int, build_dir: Path, workdir: P
             "seconds": elapsed,
             "tasks_per_s": n_tasks / elapsed,
             "register_s": register_s,
+            "sched_cpu_us": sched_cpu / n_tasks * 1e6,
+            "sim_cpu_us": sim_cpu / n_tasks * 1e6,
             "sim_rss_mib": vm_kib(sim.pid, "VmRSS") / 1024,
             "sim_hwm_mib": vm_kib(sim.pid, "VmHWM") / 1024,
         }
@@ -79,14 +91,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--kinds", nargs="+", default=["stock", "daskcpp"])
     args = parser.parse_args()
-    print("| scheduler | workers | tasks | seconds | tasks/s | register s | simworker RSS MiB (peak) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| scheduler | workers | tasks | seconds | tasks/s | scheduler CPU µs/task "
+        "| simworker CPU µs/task | register s | simworker RSS MiB (peak) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.workers:
             for kind in args.kinds:
                 r = run_one(kind, n, args.tasks, args.build_dir.resolve(), Path(tmp) / f"{kind}-{n}")
                 print(
                     f"| {kind} | {n} | {args.tasks} | {r['seconds']:.2f} | {r['tasks_per_s']:.0f} "
+                    f"| {r['sched_cpu_us']:.0f} | {r['sim_cpu_us']:.0f} "
                     f"| {r['register_s']:.1f} | {r['sim_rss_mib']:.1f} ({r['sim_hwm_mib']:.1f}) |",
                     flush=True,
                 )
