@@ -1,0 +1,34 @@
+"""Task functions of the benchmark workloads.
+
+They live in an importable module (bench/ is on the PYTHONPATH of every
+scheduler and worker the benchmark starts) so that cloudpickle sends them by
+reference, as user code in a package would be sent."""
+
+from __future__ import annotations
+
+
+def inc(x: int) -> int:
+    return x + 1
+
+
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+def frame_part(bounds: tuple[int, int]):
+    """Rows start..stop-1 of the generated frame: v = the row number, k = a
+    scrambled key in 0..96 (every key occurs once rows >= 97)."""
+    import numpy as np
+    import pandas as pd
+
+    start, stop = bounds
+    v = np.arange(start, stop, dtype=np.int64)
+    return pd.DataFrame({"k": (v * 7919) % 97, "v": v})
+
+
+def partition_summary(df):
+    """One row per partition: its row count, sum of v and distinct keys."""
+    import pandas as pd
+
+    return pd.DataFrame({"rows": [len(df)], "v_sum": [int(df["v"].sum())],
+                         "keys": [sorted(int(k) for k in df["k"].unique())]})

@@ -1,0 +1,261 @@
+"""The workloads: each takes a connected Client, a size and a deadline, runs one
+piece of unmodified client code, checks the result exactly, and returns a
+`Measurement` (metrics + facts such as the task count).
+
+Metric names carry their unit, which the report uses for formatting and for
+the direction of "better": `*_s` seconds, `*_per_s` a rate, `*_bytes` bytes.
+
+Workloads for real workers check the values; workloads for simulated workers
+(every result is None, see bench/README.md) check that every key reached the
+"finished" state. A wrong result raises `WrongResult`; nothing here asserts a
+time."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from dask import delayed
+from distributed import Client, futures_of, wait
+
+from . import tasks
+
+
+class WrongResult(AssertionError):
+    """A workload produced a result other than the exact expected one."""
+
+
+@dataclass
+class Measurement:
+    metrics: dict[str, float]
+    facts: dict[str, int] = field(default_factory=dict)
+
+
+def check_equal(what: str, got, expected) -> None:
+    if got != expected:
+        raise WrongResult(f"{what}: got {_short(got)}, expected {_short(expected)}")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def graph_tasks(collection) -> int:
+    """Tasks in the graph the client submits for `collection` (after the same
+    optimization compute() does). Not timed."""
+    if hasattr(collection, "expr") and hasattr(collection, "optimize"):  # dataframe
+        return len(collection.optimize().__dask_graph__())
+    (optimized,) = dask.optimize(collection)
+    return len(optimized.__dask_graph__())
+
+
+def _finished(futures, what: str, timeout: float) -> None:
+    wait(futures, timeout=timeout)
+    bad = [f.key for f in futures if f.status != "finished"]
+    if bad:
+        raise WrongResult(f"{what}: {len(bad)} of {len(futures)} keys not finished, e.g. {bad[0]!r}")
+
+
+# ---- real workers: values checked -------------------------------------------
+
+
+def map_trivial(client: Client, n: int, timeout: float) -> Measurement:
+    """client.map of n trivial tasks, then gather."""
+    start = time.perf_counter()
+    futures = client.map(tasks.inc, range(n), pure=False)
+    wait(futures, timeout=timeout)
+    results = client.gather(futures)
+    elapsed = time.perf_counter() - start
+    check_equal(f"map {n}", results, list(range(1, n + 1)))
+    return Measurement({"time_s": elapsed, "tasks_per_s": n / elapsed}, {"tasks": n})
+
+
+def array_reduce(client: Client, chunks: int, timeout: float) -> Measurement:
+    """(ones(chunks, chunks=1) + 1).sum(): an elementwise op and a tree reduction
+    over `chunks` one-element chunks."""
+    y = (da.ones(chunks, chunks=1, dtype=np.int64) + 1).sum()
+    n_tasks = graph_tasks(y)
+    start = time.perf_counter()
+    value = client.compute(y).result(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    check_equal(f"array sum of {chunks} chunks", int(value), 2 * chunks)
+    return Measurement({"time_s": elapsed, "tasks_per_s": n_tasks / elapsed}, {"tasks": n_tasks})
+
+
+def array_rechunk(client: Client, n: int, timeout: float) -> Measurement:
+    """An n x n matrix in row chunks rechunked to column chunks (all-to-all,
+    the tasks method: daskcpp-scheduler has no P2P), then column sums."""
+    values = np.arange(n * n, dtype=np.int64).reshape(n, n)
+    x = da.from_array(values, chunks=(1, n)).rechunk((n, 1), method="tasks").sum(axis=0)
+    n_tasks = graph_tasks(x)
+    start = time.perf_counter()
+    got = client.compute(x).result(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    check_equal(f"rechunk {n}x{n} column sums", got.tolist(), values.sum(axis=0).tolist())
+    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
+def array_matmul(client: Client, n: int, chunk: int, timeout: float) -> Measurement:
+    """A @ A.T of an n x n integer matrix in chunk x chunk blocks."""
+    values = np.arange(n * n, dtype=np.int64).reshape(n, n) % 10
+    a = da.from_array(values, chunks=chunk)
+    product = a @ a.T
+    n_tasks = graph_tasks(product)
+    start = time.perf_counter()
+    got = client.compute(product).result(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    if not np.array_equal(got, values @ values.T):
+        raise WrongResult(f"matmul {n}x{n}: result differs from numpy's")
+    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
+def delayed_chain(client: Client, length: int, timeout: float) -> Measurement:
+    """inc(inc(...inc(0))): `length` tasks, each waiting for the previous one."""
+    x = 0
+    for _ in range(length):
+        x = delayed(tasks.inc)(x)
+    start = time.perf_counter()
+    got = client.compute(x).result(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    check_equal(f"chain of {length}", got, length)
+    return Measurement({"time_s": elapsed, "per_task_s": elapsed / length}, {"tasks": length})
+
+
+def delayed_tree(client: Client, leaves: int, timeout: float) -> Measurement:
+    """A binary tree of add over `leaves` inc tasks (2 * leaves - 1 tasks)."""
+    level = [delayed(tasks.inc)(i) for i in range(leaves)]
+    while len(level) > 1:
+        pairs = [delayed(tasks.add)(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        level = pairs + ([level[-1]] if len(level) % 2 else [])
+    start = time.perf_counter()
+    got = client.compute(level[0]).result(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    check_equal(f"tree over {leaves}", got, leaves * (leaves + 1) // 2)
+    return Measurement({"time_s": elapsed}, {"tasks": 2 * leaves - 1})
+
+
+def _frame(rows: int, partitions: int) -> dd.DataFrame:
+    """`rows` rows of (k, v) generated on the workers, `partitions` partitions;
+    v is 0..rows-1 and k a scrambled key in 0..96."""
+    bounds = np.linspace(0, rows, partitions + 1).astype(int).tolist()
+    return dd.from_map(tasks.frame_part, list(zip(bounds[:-1], bounds[1:])),
+                       meta=tasks.frame_part((0, 0)))
+
+
+def df_groupby(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
+    """groupby("k").v.sum() on a generated frame."""
+    result = _frame(rows, partitions).groupby("k").v.sum()
+    n_tasks = graph_tasks(result)
+    start = time.perf_counter()
+    got = client.compute(result).result(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    expected = tasks.frame_part((0, rows)).groupby("k").v.sum()
+    check_equal(f"groupby-sum over {rows} rows", got.sort_index().to_dict(), expected.to_dict())
+    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
+def df_shuffle(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
+    """A tasks-based shuffle on k; every key must land in exactly one output
+    partition and no row may be lost or duplicated."""
+    with dask.config.set({"dataframe.shuffle.method": "tasks"}):
+        shuffled = _frame(rows, partitions).shuffle("k", shuffle_method="tasks")
+        summary = shuffled.map_partitions(tasks.partition_summary, meta=tasks.partition_summary(
+            tasks.frame_part((0, 0))))
+        n_tasks = graph_tasks(summary)
+        start = time.perf_counter()
+        got = client.compute(summary).result(timeout=timeout)
+        elapsed = time.perf_counter() - start
+    key_owner: dict[int, int] = {}
+    for part, keys in enumerate(got["keys"]):
+        for k in keys:
+            if key_owner.setdefault(k, part) != part:
+                raise WrongResult(f"shuffle: key {k} in partitions {key_owner[k]} and {part}")
+    check_equal("shuffle: rows", int(got["rows"].sum()), rows)
+    check_equal("shuffle: sum of v", int(got["v_sum"].sum()), rows * (rows - 1) // 2)
+    check_equal("shuffle: keys", sorted(key_owner), sorted(set(tasks.frame_part((0, rows))["k"])))
+    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
+def latency(client: Client, rounds: int, timeout: float) -> Measurement:
+    """`rounds` sequential submit -> result round trips."""
+    samples = []
+    for i in range(rounds):
+        start = time.perf_counter()
+        got = client.submit(tasks.inc, i, pure=False).result(timeout=timeout)
+        samples.append(time.perf_counter() - start)
+        check_equal("latency round trip", got, i + 1)
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, int(0.99 * len(samples)))]
+    return Measurement({"p50_s": statistics.median(samples), "p99_s": p99}, {"tasks": rounds})
+
+
+# ---- simulated workers: completion checked ----------------------------------
+
+
+def sim_map(client: Client, n: int, timeout: float) -> Measurement:
+    """client.map of n tasks on simulated workers, waited for (not gathered)."""
+    start = time.perf_counter()
+    futures = client.map(tasks.inc, range(n), pure=False)
+    _finished(futures, f"map {n}", timeout)
+    elapsed = time.perf_counter() - start
+    return Measurement({"tasks_per_s": n / elapsed, "time_s": elapsed}, {"tasks": n})
+
+
+def sim_array(client: Client, chunks: int, timeout: float) -> Measurement:
+    """(ones(chunks, chunks=1) + 1).sum() on simulated workers, waited for."""
+    y = (da.ones(chunks, chunks=1, dtype=np.int64) + 1).sum()
+    n_tasks = graph_tasks(y)
+    start = time.perf_counter()
+    future = client.compute(y)
+    _finished([future], f"array sum of {chunks} chunks", timeout)
+    elapsed = time.perf_counter() - start
+    return Measurement({"tasks_per_s": n_tasks / elapsed, "time_s": elapsed}, {"tasks": n_tasks})
+
+
+def _persist_held(client: Client, n: int, timeout: float):
+    """Persists ones(n, chunks=1) + 1: n independent tasks whose results stay
+    held. Returns (futures, seconds to the first finished, seconds to all)."""
+    x = da.ones(n, chunks=1, dtype=np.int64) + 1
+    start = time.perf_counter()
+    futures = futures_of(client.persist(x))
+    wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+    first = time.perf_counter() - start
+    _finished(futures, f"persist of {n} chunks", timeout)
+    done = time.perf_counter() - start
+    check_equal("persisted keys", len(futures), n)
+    return futures, first, done
+
+
+def submission(client: Client, n: int, timeout: float) -> Measurement:
+    """Time from persist() of an n-task graph to the first task's result
+    reported to the client, and to all n."""
+    futures, first, done = _persist_held(client, n, timeout)
+    del futures
+    return Measurement({"first_result_s": first, "all_done_s": done}, {"tasks": n})
+
+
+def held_memory(client: Client, n: int, timeout: float, scheduler_pid: int) -> Measurement:
+    """Scheduler RSS growth per task while n finished tasks are held in memory."""
+    before = proc_status_bytes(scheduler_pid, "VmRSS")
+    futures, _, _ = _persist_held(client, n, timeout)
+    after = proc_status_bytes(scheduler_pid, "VmRSS")
+    peak = proc_status_bytes(scheduler_pid, "VmHWM")
+    del futures
+    return Measurement({"held_rss_per_task_bytes": (after - before) / n, "held_rss_bytes": after,
+                        "peak_rss_bytes": peak}, {"tasks": n})
+
+
+def proc_status_bytes(pid: int, field_name: str) -> int:
+    """A `kB` field of /proc/<pid>/status (VmRSS, VmHWM), in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field_name} in /proc/{pid}/status")
