@@ -153,8 +153,8 @@ asio::awaitable<Status> SimWorker::register_with_scheduler() {
 
   stream_ = protocol::BatchedStream::make(std::move(*comm), kStreamInterval);
   status_ = "running";
-  stream_->send(protocol::WorkerStatusChange{status_, stimulus_id("worker-status-change")}
-                    .encode());
+  send(protocol::WorkerStatusChange{status_, stimulus_id("worker-status-change")}
+           .encode());
   co_return Status::OK();
 }
 
@@ -250,18 +250,21 @@ void SimWorker::stop(const std::string& reason) {
   spdlog::debug("Stopping worker at {}. Reason: {}", address_, reason);
   status_ = "closing";
   if (stream_ && !stream_->closed()) {
-    stream_->send(protocol::LogEvent{
-        Value(address_),
-        make_map({{"action", "closing-worker"}, {"reason", Value(reason)}})}
-                      .encode());
-    stream_->send(
-        protocol::WorkerStatusChange{status_, stimulus_id("worker-close")}.encode());
-    stream_->send(protocol::CloseStream{}.encode());
+    send(protocol::LogEvent{Value(address_), make_map({{"action", "closing-worker"},
+                                                       {"reason", Value(reason)}})}
+             .encode());
+    send(protocol::WorkerStatusChange{status_, stimulus_id("worker-close")}.encode());
+    send(protocol::CloseStream{}.encode());
     stream_->close();
   }
   if (listener_) listener_->stop();
   heartbeat_timer_.cancel();
   finish_close();
+}
+
+void SimWorker::send(Value op) {
+  // An RPC (free_keys) may arrive before the stream exists.
+  if (stream_) stream_->send(std::move(op));
 }
 
 void SimWorker::finish_close() {
@@ -291,13 +294,12 @@ void SimWorker::setup_stream_handlers() {
   h.add("acquire-replicas",
         stream_op<protocol::AcquireReplicas>(
             [this](const protocol::AcquireReplicas& op) { on_acquire_replicas(op); }));
-  h.add(
-      "worker-status-change",
-      stream_op<protocol::WorkerStatusChange>(
-          [this](const protocol::WorkerStatusChange& op) {
-            status_ = op.status;
-            stream_->send(protocol::WorkerStatusChange{status_, op.stimulus_id}.encode());
-          }));
+  h.add("worker-status-change",
+        stream_op<protocol::WorkerStatusChange>(
+            [this](const protocol::WorkerStatusChange& op) {
+              status_ = op.status;
+              send(protocol::WorkerStatusChange{status_, op.stimulus_id}.encode());
+            }));
   h.add("close", stream_op<protocol::CloseWorker>(
                      [this](const protocol::CloseWorker& op) { stop(op.reason); }));
   // Nothing to do: we never fetch, so replica locations and departed peers are moot.
@@ -326,8 +328,8 @@ void SimWorker::on_compute_task(const protocol::ComputeTask& op) {
     if (memory_.insert(dep).second) fetched.push_back(dep);
   }
   if (!fetched.empty()) {
-    stream_->send(protocol::AddKeys{std::move(fetched), stimulus_id("gather-dep-success")}
-                      .encode());
+    send(protocol::AddKeys{std::move(fetched), stimulus_id("gather-dep-success")}
+             .encode());
   }
   Task task;
   task.run_id = op.run_id;
@@ -385,7 +387,7 @@ void SimWorker::send_task_finished(const Key& key, std::int64_t run_id, double s
   msg.thread = config_.thread_id;
   msg.startstops.push_back(protocol::StartStop{"compute", start, stop, std::nullopt});
   msg.stimulus_id = stimulus_id("task-finished");
-  stream_->send(msg.encode());
+  send(msg.encode());
 }
 
 // Mirrors the free-keys / remove-replicas handling of the worker state machine:
@@ -401,7 +403,7 @@ void SimWorker::on_free_keys(const std::vector<Key>& keys, const std::string& si
       }
     }
     if (memory_.erase(key) > 0) {
-      stream_->send(protocol::ReleaseWorkerData{key, sid}.encode());
+      send(protocol::ReleaseWorkerData{key, sid}.encode());
     }
   }
 }
@@ -420,7 +422,7 @@ void SimWorker::on_steal_request(const protocol::StealRequest& op) {
   } else if (memory_.contains(op.key)) {
     state = "memory";
   }
-  stream_->send(protocol::StealResponse{op.key, state, op.stimulus_id}.encode());
+  send(protocol::StealResponse{op.key, state, op.stimulus_id}.encode());
 }
 
 // The replicas count as fetched at once; reported with add-keys as after a
@@ -431,7 +433,7 @@ void SimWorker::on_acquire_replicas(const protocol::AcquireReplicas& op) {
     if (!tasks_.contains(key) && memory_.insert(key).second) fetched.push_back(key);
   }
   if (!fetched.empty()) {
-    stream_->send(protocol::AddKeys{std::move(fetched), op.stimulus_id}.encode());
+    send(protocol::AddKeys{std::move(fetched), op.stimulus_id}.encode());
   }
 }
 

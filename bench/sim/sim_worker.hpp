@@ -102,6 +102,8 @@ class SimWorker {
   Value serve_gather(protocol::RpcRequest& req);
 
   std::string stimulus_id(std::string_view prefix) const;
+  // Queues one op on the stream to the scheduler (dropped before registration).
+  void send(Value op);
   void finish_close();
 
   asio::io_context& io_;
