@@ -167,3 +167,109 @@ ReplicateRound plan_replicate(const SchedulerState& s, const std::vector<TaskId>
 }
 
 }  // namespace daskcpp::scheduler
+
+namespace daskcpp::scheduler {
+
+namespace {
+
+// Python heapq entries: smallest tuple first (the most negative byte budget).
+struct HeapEntry {
+  std::int64_t bytes_max;  // negative: how far from the mean
+  std::int64_t bytes_min;  // negative while the worker still counts
+  WorkerId worker;
+  std::size_t next = 0;  // senders: position in their key list
+  friend bool operator>(const HeapEntry& a, const HeapEntry& b) {
+    return std::tie(a.bytes_max, a.bytes_min, a.worker) >
+           std::tie(b.bytes_max, b.bytes_min, b.worker);
+  }
+};
+
+void heap_push(std::vector<HeapEntry>& h, HeapEntry e) {
+  h.push_back(e);
+  std::push_heap(h.begin(), h.end(), std::greater<>{});
+}
+
+HeapEntry heap_pop(std::vector<HeapEntry>& h) {
+  std::pop_heap(h.begin(), h.end(), std::greater<>{});
+  HeapEntry e = h.back();
+  h.pop_back();
+  return e;
+}
+
+}  // namespace
+
+std::vector<RebalanceMove> plan_rebalance(const SchedulerState& s,
+                                          const IdSet<TaskId>* keys,
+                                          const std::vector<WorkerId>& workers) {
+  std::vector<RebalanceMove> moves;
+  if (workers.empty()) return moves;
+  const SchedulerConfig& c = s.config();
+  std::int64_t sum = 0;
+  for (WorkerId w : workers) sum += s.worker(w).nbytes;
+  const std::int64_t mean = sum / static_cast<std::int64_t>(workers.size());
+  std::vector<HeapEntry> senders;
+  std::vector<HeapEntry> recipients;
+  std::map<WorkerId, std::vector<TaskId>> sender_keys;
+  for (WorkerId w : workers) {
+    const WorkerState& ws = s.worker(w);
+    const std::int64_t memory = ws.nbytes;
+    std::int64_t half_gap = 0;
+    double sender_min = 0;
+    double recipient_max = kInfinity;
+    if (ws.memory_limit > 0) {
+      const auto limit = static_cast<double>(ws.memory_limit);
+      half_gap = static_cast<std::int64_t>(c.rebalance_sender_recipient_gap / 2 * limit);
+      sender_min = c.rebalance_sender_min * limit;
+      recipient_max = c.rebalance_recipient_max * limit;
+    }
+    if (!ws.has_what.empty() && memory >= mean + half_gap &&
+        static_cast<double>(memory) >= sender_min) {
+      const std::int64_t max = mean - memory;
+      senders.push_back(HeapEntry{max, max + half_gap, w, 0});
+      sender_keys[w] = ws.has_what.to_vector();
+    } else if (memory < mean - half_gap && static_cast<double>(memory) < recipient_max) {
+      const std::int64_t max = memory - mean;
+      recipients.push_back(HeapEntry{max, max + half_gap, w, 0});
+    }
+  }
+  if (senders.empty() || recipients.empty()) return moves;
+  std::make_heap(senders.begin(), senders.end(), std::greater<>{});
+  std::make_heap(recipients.begin(), recipients.end(), std::greater<>{});
+
+  while (!senders.empty() && !recipients.empty()) {
+    HeapEntry snd = heap_pop(senders);
+    const std::vector<TaskId>& offer = sender_keys[snd.worker];
+    bool moved = false;
+    while (snd.next < offer.size() && !moved) {
+      const TaskId t = offer[snd.next++];
+      if (keys != nullptr && !keys->contains(t)) continue;
+      const std::int64_t nbytes = std::max<std::int64_t>(s.task(t).nbytes, 0);
+      if (nbytes + snd.bytes_max > 0) continue;  // would overshoot the mean
+      std::vector<HeapEntry> skipped;
+      std::optional<HeapEntry> rec;
+      while (!recipients.empty()) {
+        if (nbytes + recipients.front().bytes_max > 0) break;
+        HeapEntry r = heap_pop(recipients);
+        if (!s.worker(r.worker).has_what.contains(t)) {
+          rec = r;
+          break;
+        }
+        skipped.push_back(r);
+      }
+      for (const HeapEntry& r : skipped) heap_push(recipients, r);
+      if (!rec) continue;
+      moves.push_back(RebalanceMove{snd.worker, rec->worker, t});
+      snd.bytes_max += nbytes;
+      snd.bytes_min += nbytes;
+      rec->bytes_max += nbytes;
+      rec->bytes_min += nbytes;
+      if (rec->bytes_min < 0) heap_push(recipients, *rec);
+      if (snd.bytes_min < 0) heap_push(senders, snd);
+      moved = true;
+    }
+    // A sender with nothing left to offer leaves the heap (upstream for/else).
+  }
+  return moves;
+}
+
+}  // namespace daskcpp::scheduler

@@ -68,4 +68,20 @@ ReplicateRound plan_replicate(const SchedulerState& s, const std::vector<TaskId>
                               std::int64_t branching_factor, bool drop_extra,
                               std::mt19937_64& rng);
 
+// Scheduler._rebalance_find_msgs with measure = managed bytes (WorkerState::nbytes):
+// workers at least half a gap above the mean (and above sender-min × memory_limit)
+// send, workers half a gap below it (and below recipient-max) receive; the sender and
+// recipient farthest from the mean are paired first. A sender offers its keys in
+// TaskId order (upstream: insertion order of has_what, least recently inserted
+// first). `keys`: null for every key. Returns (sender, recipient, task) moves.
+struct RebalanceMove {
+  WorkerId sender;
+  WorkerId recipient;
+  TaskId task;
+  friend bool operator==(const RebalanceMove&, const RebalanceMove&) = default;
+};
+std::vector<RebalanceMove> plan_rebalance(const SchedulerState& s,
+                                          const IdSet<TaskId>* keys,
+                                          const std::vector<WorkerId>& workers);
+
 }  // namespace daskcpp::scheduler

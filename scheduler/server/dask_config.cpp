@@ -180,6 +180,15 @@ Result<SchedulerSettings> settings_from_config(const FlatConfig& flat) {
     DASKCPP_ASSIGN_OR_RETURN(double d, parse_bytes(prefix + "default-data-size", *v));
     s.config.default_data_size = static_cast<std::int64_t>(d);
   }
+  for (auto [name, field] :
+       {std::pair{"sender-min", &s.config.rebalance_sender_min},
+        std::pair{"recipient-max", &s.config.rebalance_recipient_max},
+        std::pair{"sender-recipient-gap", &s.config.rebalance_sender_recipient_gap}}) {
+    const std::string k = std::string("distributed.worker.memory.rebalance.") + name;
+    if (auto it = flat.find(k); it != flat.end()) {
+      DASKCPP_ASSIGN_OR_RETURN(*field, parse_number(k, it->second));
+    }
+  }
   if (const std::string* v = get("validate")) {
     s.config.validate = lower(*v) == "true" || *v == "1";
   }

@@ -13,7 +13,9 @@
 //
 // Settings read: allowed-failures, worker-saturation, worker-ttl,
 // unknown-task-duration, bandwidth, default-data-size (and
-// distributed.scheduler.validate). Pure functions plus one loader; startup only.
+// distributed.scheduler.validate), and distributed.worker.memory.rebalance.{sender-min,
+// recipient-max, sender-recipient-gap} for rebalance. Pure functions plus one loader;
+// startup only.
 
 #include <map>
 #include <string>

@@ -13,6 +13,7 @@
 #include "scheduler/server/coordination_handlers.hpp"
 #include "scheduler/server/multi_lock_handlers.hpp"
 #include "scheduler/server/queue_handlers.hpp"
+#include "scheduler/server/replica_handlers.hpp"
 #include "scheduler/server/retire_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -472,6 +473,7 @@ void register_data_handlers(SchedulerServer& server) {
   register_admin_handlers(server, ctx);
   register_coordination_handlers(server);
   register_retire_handlers(server, ctx);
+  register_replica_handlers(server, ctx);
   register_variable_handlers(server);
   register_queue_handlers(server);
   register_multi_lock_handlers(server);

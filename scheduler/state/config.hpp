@@ -18,6 +18,10 @@ struct SchedulerConfig {
   int rootish_taskgroup = 5;
   int rootish_taskgroup_dependencies = 5;
   std::size_t transition_log_length = 100000;
+  // distributed.worker.memory.rebalance.* (fractions of a worker's memory_limit).
+  double rebalance_sender_min = 0.30;
+  double rebalance_recipient_max = 0.60;
+  double rebalance_sender_recipient_gap = 0.10;
   // Run validate() on every task touched by transitions() (tests, Debug builds).
   bool validate = false;
 };

@@ -288,3 +288,65 @@ def test_multi_lock_blocked_acquire_is_woken_by_release(client):
     first.release()
     waiter.join()
     assert results == [True]
+
+
+# ---- replicate / rebalance ----------------------------------------------------
+
+# The stock AMM's ReduceReplicas would drop the copies these tests count.
+NO_AMM = {"DASK_DISTRIBUTED__SCHEDULER__ACTIVE_MEMORY_MANAGER__START": "False"}
+
+
+def _megabyte(i):
+    return bytes([i]) * 1_000_000
+
+
+def test_replicate_to_n_workers_and_back(cluster_factory):
+    cluster = cluster_factory(worker_names=["a", "b", "c"], scheduler_env=NO_AMM)
+    with Client(cluster.address, timeout=15) as client:
+        names = _addresses_by_name(client)
+        x = client.submit(tasks.inc, 1, workers=[names["a"]], key="replicated")
+        y = client.submit(tasks.inc, 2, workers=[names["b"]], key="replicated-too")
+        wait([x, y], timeout=RESULT_TIMEOUT)
+
+        client.replicate([x, y])
+        assert {k: sorted(v) for k, v in client.who_has([x, y]).items()} == {
+            "replicated": sorted(names.values()),
+            "replicated-too": sorted(names.values()),
+        }
+
+        client.replicate([x], n=2)
+        assert len(client.who_has([x])["replicated"]) == 2
+        client.replicate([x], n=1)
+        assert len(client.who_has([x])["replicated"]) == 1
+
+        client.replicate([y], n=2, workers=[names["a"], names["b"]])
+        holders = set(client.who_has([y])["replicated-too"])
+        assert {names["a"], names["b"]} <= holders
+        assert client.gather([x, y]) == [2, 3]
+        assert client.submit(tasks.add, x, y).result(timeout=RESULT_TIMEOUT) == 5
+
+
+def test_rebalance_moves_half_the_data(cluster_factory):
+    env = {
+        **NO_AMM,
+        "DASK_DISTRIBUTED__WORKER__MEMORY__REBALANCE__MEASURE": "managed",
+        "DASK_DISTRIBUTED__WORKER__MEMORY__REBALANCE__SENDER_MIN": "0",
+        "DASK_DISTRIBUTED__WORKER__MEMORY__REBALANCE__RECIPIENT_MAX": "1",
+        "DASK_DISTRIBUTED__WORKER__MEMORY__REBALANCE__SENDER_RECIPIENT_GAP": "0",
+    }
+    cluster = cluster_factory(worker_names=["a", "b"], scheduler_env=env)
+    with Client(cluster.address, timeout=15) as client:
+        names = _addresses_by_name(client)
+        xs = client.map(_megabyte, range(10), workers=[names["a"]], pure=False)
+        wait(xs, timeout=RESULT_TIMEOUT)
+        assert {tuple(h) for h in client.who_has(xs).values()} == {(names["a"],)}
+
+        client.rebalance(xs)
+
+        per_worker = {addr: len(keys) for addr, keys in client.has_what().items()}
+        assert per_worker == {names["a"]: 5, names["b"]: 5}
+        assert all(len(h) == 1 for h in client.who_has(xs).values())
+        assert client.gather(xs) == [_megabyte(i) for i in range(10)]
+        # Balanced already: nothing moves.
+        client.rebalance()
+        assert {addr: len(keys) for addr, keys in client.has_what().items()} == per_worker
