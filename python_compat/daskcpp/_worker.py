@@ -34,6 +34,8 @@ from distributed.protocol.serialize import (
     to_serialize,
 )
 
+from daskcpp import _worker_context
+
 _store: dict[int, object] = {}
 _SERIALIZERS = ("dask", "pickle")
 
@@ -65,8 +67,28 @@ def _serialized_group(obj, pickle_protocol: int) -> tuple[bytes, list[bytes]]:
     return header_bytes, [bytes(f) for f in frames]
 
 
-def execute(result_id: int, spec_header: bytes, spec_frames: list, deps: list):
+def serialized_group(obj) -> tuple[bytes, list[bytes]]:
+    """The __Serialized__ sub-header and frames of ``obj`` (a to_serialize wrapper)."""
+    return _serialized_group(obj, 5)
+
+
+def error_payload(e: BaseException):
+    """distributed.core.error_message(e) as (exc header, exc frames, tb header or None,
+    tb frames, exception_text, traceback_text)."""
+    msg = error_message(e)
+    exc_header, exc_frames = _serialized_group(msg["exception"], 5)
+    tb = msg["traceback"]
+    tb_header, tb_frames = (None, []) if tb is None else _serialized_group(tb, 5)
+    return (exc_header, exc_frames, tb_header, tb_frames, msg["exception_text"],
+            msg["traceback_text"])
+
+
+def execute(result_id: int, spec_header: bytes, spec_frames: list, deps: list,
+            canonical_key: bytes = b""):
     """Runs one task. ``deps`` is [(canonical key bytes, value id)].
+
+    Inside the task, get_worker()/get_client()/secede()/rejoin() work through
+    _worker_context.task_context (the task's key is ``canonical_key``).
 
     Returns ("OK", nbytes, type bytes, typename, start, stop, thread) or
     ("error", exc header, exc frames, tb header or None, tb frames, exception_text,
@@ -80,19 +102,15 @@ def execute(result_id: int, spec_header: bytes, spec_frames: list, deps: list):
             frames = decompress(sub_header, frames)
         task = pickle.loads(sub_header["pickled-obj"], buffers=frames)
         data = {_key(k): _store[i] for k, i in deps}
+        key = _key(canonical_key) if canonical_key else getattr(task, "key", None)
         start = time.time()
-        result = task(data)
+        with _worker_context.task_context(key, canonical_key, start):
+            result = task(data)
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as e:  # noqa: BLE001 - reported to the scheduler as stock does
         stop = time.time()
-        msg = error_message(e)
-        exc_header, exc_frames = _serialized_group(msg["exception"], 5)
-        tb = msg["traceback"]
-        tb_header, tb_frames = (None, []) if tb is None else _serialized_group(tb, 5)
-        return ("error", exc_header, exc_frames, tb_header, tb_frames,
-                msg["exception_text"], msg["traceback_text"], start,
-                max(stop, start + 1e-6), thread)
+        return ("error",) + error_payload(e) + (start, max(stop, start + 1e-6), thread)
     stop = time.time()
     _store[result_id] = result
     nbytes, type_bytes, name = _describe(result)

@@ -60,6 +60,7 @@ WorkerServer::WorkerServer(WorkerOptions options)
       server_id_("Worker-" + uuid4()) {}
 
 WorkerServer::~WorkerServer() {
+  close_python_context();  // plugin teardown, the tasks' client: before the executors
   if (runner_) runner_->stop();
   runner_.reset();  // its threads end before the interpreter does
   if (interpreter_) interpreter_->stop();
@@ -140,6 +141,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   address_ = protocol::format_address(host, listener_->port());
   state_ = std::make_unique<WorkerState>(
       WorkerStateOptions{address_, options_.nthreads, 10, 50'000'000});
+  if (Status st = configure_python_context(); !st.ok()) co_return st;
 
   protocol::RegisterWorker reg;
   reg.reply = false;
@@ -168,6 +170,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   auto decoded = protocol::RegisterWorkerReply::decode(*reply);
   if (!decoded.ok()) co_return decoded.status();
   heartbeat_interval_ = decoded->heartbeat_interval;
+  add_scheduler_plugins(decoded->worker_plugins);
   if (!decoded->warning.empty()) spdlog::warn("{}", decoded->warning);
   spdlog::info("Registered to: {}", options_.scheduler_address);
   spdlog::info("Start worker at: {}", address_);
@@ -309,6 +312,7 @@ void WorkerServer::execute(const Execute& ex) {
   const TaskState* ts = state_->task(ex.key);
   python_compat::TaskJob job;
   job.result_id = next_value_id_++;
+  job.canonical_key = ex.key.canonical();
   if (ts != nullptr && ts->run_spec.is_payload()) {
     job.spec_header = ts->run_spec.as_payload()->header;
     job.spec_frames = ts->run_spec.as_payload()->frames;
@@ -425,6 +429,7 @@ void WorkerServer::setup_stream_handlers() {
 }
 
 void WorkerServer::setup_rpc_handlers() {
+  setup_python_rpcs();
   rpc_.add("get_data", [this](protocol::RpcRequest& req) { return serve_get_data(req); });
   rpc_.add("gather", [this](protocol::RpcRequest& req) { return serve_gather(req); });
   rpc_.add_sync("update_data",

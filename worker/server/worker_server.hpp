@@ -94,6 +94,15 @@ class WorkerServer {
   void free_data(const Key& key);
   void store(const Key& key, ValueId id);
 
+  // ---- Python-side worker: get_worker() facade, run, plugins (python_rpcs.cpp)
+  Status configure_python_context();
+  void close_python_context();
+  void add_scheduler_plugins(const Value& worker_plugins);
+  void setup_python_rpcs();
+  asio::awaitable<Value> serve_run(protocol::RpcRequest& req);
+  asio::awaitable<Value> serve_plugin_add(protocol::RpcRequest& req);
+  asio::awaitable<Value> serve_plugin_remove(protocol::RpcRequest& req);
+
   // ---- transfers (transfer.cpp)
   struct Fetched {
     bool busy = false;
