@@ -13,6 +13,7 @@ from pathlib import Path
 from .cases import Group
 from .runner import SESSION_CASE, CaseResult
 
+CPU_PREFIX = "cpu_"  # per-process CPU seconds of a case: JSON only, not in tables
 RATIO_NOTE = ("Ratios are medians divided by the first column's median: for times and bytes "
               "below 1 means daskcpp is faster / smaller, for rates (`/s`) above 1 means faster.")
 
@@ -111,14 +112,33 @@ def markdown(report: dict) -> str:
                 lines.append(f"| {title} | | | " + " | ".join("error" for _ in variants)
                              + " |" + " |" * len(others))
             for metric, row in case["metrics"].items():
+                if metric.startswith(CPU_PREFIX):
+                    continue
                 cells = [_cell(metric, row["variants"].get(v)) for v in variants]
                 ratios = [f"{row['ratios'][v]:.2f}" if v in row["ratios"] else "-" for v in others]
                 lines.append(f"| {title} | {f'{tasks:,}' if tasks else ''} | {metric} | "
                              + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+            cpu = _cpu_cells(case, variants)
+            if cpu:
+                lines.append(f"| {title} | | CPU s: scheduler / client / workers | "
+                             + " | ".join(cpu) + " |" + " - |" * len(others))
         errors = [f"- {c['case']}: {e}" for c in cases for e in c["errors"]]
         if errors:
             lines += ["", "Errors:", *errors]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_cells(case: dict, variants: list[str]) -> list[str] | None:
+    """Median CPU seconds of each process kind during the case, per variant."""
+    parts = ("scheduler", "client", "workers")
+    metrics = case["metrics"]
+    if not all(f"{CPU_PREFIX}{p}_s" in metrics for p in parts):
+        return None
+    cells = []
+    for v in variants:
+        stats = [metrics[f"{CPU_PREFIX}{p}_s"]["variants"].get(v) for p in parts]
+        cells.append(" / ".join(f"{s['median']:.2f}" for s in stats) if all(stats) else "error")
+    return cells
 
 
 # ---- plots -------------------------------------------------------------------
@@ -199,8 +219,8 @@ def _ratio_plot(plt, suite: str, cases: list[dict], path: Path) -> Path | None:
     labels, series = [], {v: [] for v in variants[1:]}
     for case in cases:
         for metric, row in case["metrics"].items():
-            if metric == "tasks_per_s" and "time_s" in case["metrics"]:
-                continue  # the same information as time_s
+            if metric == "tasks_per_s" and "time_s" in case["metrics"] or metric.startswith(CPU_PREFIX):
+                continue  # the same information as time_s; CPU split is in the JSON
             if not all(v in row["ratios"] for v in variants[1:]):
                 continue
             labels.append(f"{case['case']} {metric}")

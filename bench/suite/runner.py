@@ -8,6 +8,8 @@ so one failure does not hide the others. Progress and timings go to stderr."""
 
 from __future__ import annotations
 
+import os
+import resource
 import statistics
 import sys
 import time
@@ -133,32 +135,35 @@ class Runner:
             if cluster is not None:
                 cluster.close()
 
-        start()
-        for case in group.cases:
-            result = by_case[case.name]
-            # One failed start fails the session's remaining cases (no retries).
-            if "cluster" not in live and ("error" in live or not start()):
-                result.errors.append(f"{label} rep {rep + 1}: {live['error']}")
-                restarted = True
-                continue
-            if not self._run_case(case, result, label, rep, where, live["client"], live["cluster"]):
-                stop()
-                restarted = True
-        cluster = live.get("cluster")
-        if cluster is not None and not restarted:
-            metrics = {"scheduler_peak_rss_bytes": cluster.scheduler_peak_rss()}
-            if spec.workers != "sim":
-                metrics["worker_peak_rss_bytes"] = cluster.worker_peak_rss()
-            session.samples.setdefault(label, []).append(metrics)
-        elif not restarted:
-            session.errors.append(f"{label} rep {rep + 1}: no cluster")
-        else:
-            session.errors.append(f"{label} rep {rep + 1}: cluster restarted after an error")
-        stop()
+        try:  # processes run in their own sessions: Ctrl-C must not leave them behind
+            start()
+            for case in group.cases:
+                result = by_case[case.name]
+                # One failed start fails the session's remaining cases (no retries).
+                if "cluster" not in live and ("error" in live or not start()):
+                    result.errors.append(f"{label} rep {rep + 1}: {live['error']}")
+                    restarted = True
+                    continue
+                if not self._run_case(case, result, label, rep, where, live["client"], live["cluster"]):
+                    stop()
+                    restarted = True
+            cluster = live.get("cluster")
+            if cluster is not None and not restarted:
+                metrics = {"scheduler_peak_rss_bytes": cluster.scheduler_peak_rss()}
+                if spec.workers != "sim":
+                    metrics["worker_peak_rss_bytes"] = cluster.worker_peak_rss()
+                session.samples.setdefault(label, []).append(metrics)
+            elif not restarted:
+                session.errors.append(f"{label} rep {rep + 1}: no cluster")
+            else:
+                session.errors.append(f"{label} rep {rep + 1}: cluster restarted after an error")
+        finally:
+            stop()
 
     def _run_case(self, case: Case, result: CaseResult, label: str, rep: int, where: str,
                   client: Client, cluster: BenchCluster) -> bool:
         started = time.perf_counter()
+        cpu_before = _cpu_seconds(cluster)
         try:
             measurement = case.run(client, self.case_timeout, cluster)
         except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
@@ -170,6 +175,9 @@ class Runner:
             result.errors.append(f"{label} rep {rep + 1}: {_first_line(detail)}")
             return False
         elapsed = time.perf_counter() - started
+        cpu_after = _cpu_seconds(cluster)
+        for part in cpu_after:
+            measurement.metrics[f"cpu_{part}_s"] = cpu_after[part] - cpu_before[part]
         result.samples.setdefault(label, []).append(measurement.metrics)
         result.facts.update(measurement.facts)
         shown = ", ".join(f"{k}={_short(v)}" for k, v in measurement.metrics.items())
@@ -187,6 +195,25 @@ def _warm_up(client: Client, workers: str) -> None:
         if client.gather(futures) != list(range(1, n + 1)):
             raise RuntimeError("warm-up map returned wrong results")
     del futures
+
+
+def _cpu_seconds(cluster: BenchCluster) -> dict[str, float]:
+    """CPU time (user + system) so far of the scheduler, the workers (summed)
+    and this client process: where a case's wall time went."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"scheduler": _proc_cpu(cluster.scheduler.pid),
+            "workers": sum(_proc_cpu(p.pid) for p in cluster.workers),
+            "client": usage.ru_utime + usage.ru_stime}
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are the 14th and 15th fields (1-based), after "pid (comm)".
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _first_line(text: str, limit: int = 400) -> str:
