@@ -237,9 +237,6 @@ def test_sigterm_closes_cleanly(worker_cluster):
 
 
 def test_scheduler_close_stops_worker(worker_cluster, scheduler_kind):
-    if scheduler_kind == "daskcpp":
-        pytest.skip("daskcpp-scheduler has no retire_workers handler yet "
-                    "(logs 'No handler retire_workers found'); scheduler feature, not a worker bug")
     worker = worker_cluster.add_daskcpp_worker("cpp")
     with _client(worker_cluster, 1) as client:
         [address] = _addresses_by_name(client).values()
