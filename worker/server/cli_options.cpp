@@ -11,7 +11,7 @@ std::string cli_usage() {
          "  --scheduler-file PATH   read the scheduler address from this JSON file\n"
          "  --nthreads N            executor threads (default 1)\n"
          "  --name NAME             unique worker name (default: its address)\n"
-         "  --memory-limit BYTES    e.g. 4GB, 2GiB, auto (accepted; no spilling yet)\n"
+         "  --memory-limit BYTES    e.g. 4GB, 2GiB; spill at 60%/70%, pause at 80%; auto/0: none\n"
          "  --local-directory PATH  scratch directory\n"
          "  --host HOST             host to listen on and advertise\n"
          "  --worker-port PORT      port to listen on (default: random)\n"

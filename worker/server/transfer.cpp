@@ -8,6 +8,7 @@
 #include "protocol/comm/connect.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "worker/server/worker_server.hpp"
+#include "worker/store/spill_file.hpp"
 
 namespace daskcpp::worker {
 
@@ -46,7 +47,7 @@ Result<ReceivedValue> WorkerServer::store_received(const Key& key, const Value& 
   ValueId id = next_value_id_++;
   DASKCPP_ASSIGN_OR_RETURN(python_compat::ValueInfo info,
                            runner_->deserialize(id, {p.header, p.frames}));
-  store(key, id);
+  store(key, id, info.nbytes);
   return ReceivedValue{key, info.nbytes, info.type_pickle, info.type_name};
 }
 
@@ -129,15 +130,31 @@ asio::awaitable<Value> WorkerServer::serve_get_data(protocol::RpcRequest& req) {
                  decoded.status().to_string());
     co_return error_reply(decoded.status());
   }
-  if (outgoing_count_ >= options_.transfer_outgoing_count_limit) {
+  // A paused worker still serves, one requester at a time (Worker.get_data).
+  int limit = status_ == "paused" ? 1 : options_.transfer_outgoing_count_limit;
+  if (outgoing_count_ >= limit) {
     co_return protocol::GetDataReply{true, {}}.encode();
   }
   protocol::GetDataReply reply;
   for (const Key& key : decoded->keys) {
-    auto it = data_.find(key);
-    if (it == data_.end()) continue;
-    auto serialized = runner_->serialize(
-        it->second, static_cast<int>(req.comm->session().pickle_protocol));
+    const StoredValue* v = data_.touch(key);
+    if (v == nullptr) continue;
+    if (v->where == Where::disk) {
+      // Served from the spill file as written: no deserializing, no unspilling.
+      Result<SpilledGroup> spilled = read_spill_file(spill_path(v->id));
+      if (!spilled.ok()) {
+        spdlog::error("get_data: {}: {}", key.to_debug_string(),
+                      spilled.status().to_string());
+        continue;
+      }
+      auto p = std::make_shared<protocol::Payload>();
+      p->header = std::move(spilled->header);
+      p->frames = std::move(spilled->frames);
+      reply.data.emplace_back(key, Value(protocol::PayloadPtr(std::move(p))));
+      continue;
+    }
+    auto serialized =
+        runner_->serialize(v->id, static_cast<int>(req.comm->session().pickle_protocol));
     if (!serialized.ok()) {
       spdlog::error("get_data: serializing {}: {}", key.to_debug_string(),
                     serialized.status().to_string());

@@ -42,13 +42,6 @@ std::string uuid4() {
   return buf;
 }
 
-std::int64_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::int64_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
-}
-
 }  // namespace
 
 WorkerServer::WorkerServer(WorkerOptions options)
@@ -85,6 +78,7 @@ Status WorkerServer::start() {
   DASKCPP_ASSIGN_OR_RETURN(Bytes versions, runner_->versions_msgpack());
   DASKCPP_ASSIGN_OR_RETURN(versions_, protocol::decode_msgpack(versions.span()));
 
+  DASKCPP_RETURN_NOT_OK(start_memory_manager());
   setup_rpc_handlers();
   setup_stream_handlers();
   DASKCPP_ASSIGN_OR_RETURN(
@@ -119,6 +113,7 @@ asio::awaitable<void> WorkerServer::main_task() {
     co_return;
   }
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
+  asio::co_spawn(io_, memory_monitor_loop(), asio::detached);
   Status ended = co_await stream_->run(stream_handlers_, Value(Map{}), nullptr);
   if (!closing_) {
     spdlog::info("Connection to scheduler broken: {}", ended.to_string());
@@ -196,7 +191,8 @@ Value WorkerServer::metrics() const {
                               {"types", Value(Map{})}})},
       {"digests_total_since_heartbeat", Value(Map{})},
       {"managed_bytes", managed},
-      {"spilled_bytes", make_map({{"memory", managed}, {"disk", 0}})},
+      {"spilled_bytes",
+       make_map({{"memory", data_.spilled().memory}, {"disk", data_.spilled().disk}})},
       {"transfer",
        make_map(
            {{"incoming_bytes", 0},
@@ -208,7 +204,7 @@ Value WorkerServer::metrics() const {
             {"outgoing_count_total", outgoing_count_total_}})},
       {"event_loop_interval", 0.02},
       {"cpu", 0.0},
-      {"memory", rss_bytes()},
+      {"memory", process_memory()},
       {"time", now},
       {"host_net_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
       {"host_disk_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
@@ -270,6 +266,8 @@ void WorkerServer::close(const std::string& reason) {
   }
   if (listener_) listener_->stop();
   heartbeat_timer_.cancel();
+  memory_timer_.cancel();
+  remove_spill_directory();
   signals_.cancel();
   pool_.close_all();
   // Give the graceful close of the stream a moment to reach the scheduler.
@@ -293,19 +291,14 @@ void WorkerServer::dispatch(Instructions instructions) {
   }
 }
 
-void WorkerServer::store(const Key& key, ValueId id) {
-  auto [it, inserted] = data_.try_emplace(key, id);
-  if (!inserted && it->second != id) {
-    runner_->release(it->second);
-    it->second = id;
-  }
+void WorkerServer::store(const Key& key, ValueId id, std::int64_t nbytes) {
+  std::optional<StoredValue> replaced = data_.put(key, id, nbytes);
+  if (replaced && replaced->id != id) remove_spilled(*replaced);
+  spill_to_target();
 }
 
 void WorkerServer::free_data(const Key& key) {
-  auto it = data_.find(key);
-  if (it == data_.end()) return;
-  runner_->release(it->second);
-  data_.erase(it);
+  if (std::optional<StoredValue> v = data_.erase(key)) remove_spilled(*v);
 }
 
 void WorkerServer::execute(const Execute& ex) {
@@ -317,17 +310,28 @@ void WorkerServer::execute(const Execute& ex) {
     job.spec_header = ts->run_spec.as_payload()->header;
     job.spec_frames = ts->run_spec.as_payload()->frames;
   }
+  // Dependencies stay in memory (pinned) until the task is done with them.
+  std::vector<Key> pinned;
   if (ts != nullptr) {
     for (const Key& dep : ts->dependencies) {
-      auto it = data_.find(dep);
+      data_.pin(dep);
+      pinned.push_back(dep);
+      if (Status st = unspill(dep); !st.ok()) {
+        spdlog::error("unspilling {}: {}", dep.to_debug_string(), st.to_string());
+      }
+      const StoredValue* v = data_.touch(dep);
       // A missing value makes the helper raise KeyError: reported as a task error.
-      job.dependencies.emplace_back(dep.canonical(), it == data_.end() ? 0 : it->second);
+      job.dependencies.emplace_back(
+          dep.canonical(), v != nullptr && v->where == Where::memory ? v->id : 0);
     }
   }
+  spill_to_target();
   ValueId id = job.result_id;
   bool queued = runner_->submit(
-      std::move(job), [this, key = ex.key, id](Result<python_compat::TaskOutcome> r) {
-        asio::post(io_, [this, key, id, r = std::move(r)]() mutable {
+      std::move(job), [this, key = ex.key, id,
+                       pinned = std::move(pinned)](Result<python_compat::TaskOutcome> r) {
+        asio::post(io_, [this, key, id, pinned, r = std::move(r)]() mutable {
+          for (const Key& dep : pinned) data_.unpin(dep);
           on_execute_done(key, id, std::move(r));
         });
       });
@@ -364,7 +368,7 @@ void WorkerServer::on_execute_done(Key key, ValueId id,
     return;
   }
   if (r->ok) {
-    store(key, id);
+    store(key, id, r->info.nbytes);
     handle(ExecuteSuccess{key, run_id, r->info.nbytes, r->info.type_pickle,
                           r->info.type_name, r->start, r->stop, r->thread,
                           stimulus_id("task-finished")});
@@ -415,14 +419,10 @@ void WorkerServer::setup_stream_handlers() {
             [this](const protocol::RefreshWhoHas& op) { handle(op); }));
   h.add("remove-worker", stream_op<protocol::RemoveWorker>(
                              [this](const protocol::RemoveWorker& op) { handle(op); }));
-  h.add("worker-status-change",
-        stream_op<protocol::WorkerStatusChange>([this](const protocol::WorkerStatusChange&
-                                                           op) {
-          status_ = op.status;
-          if (stream_) {
-            stream_->send(protocol::WorkerStatusChange{status_, op.stimulus_id}.encode());
-          }
-        }));
+  h.add("worker-status-change", stream_op<protocol::WorkerStatusChange>(
+                                    [this](const protocol::WorkerStatusChange& op) {
+                                      set_status(op.status, op.stimulus_id);
+                                    }));
   h.add("close", stream_op<protocol::CloseWorker>(
                      [this](const protocol::CloseWorker& op) { close(op.reason); }));
   h.add("cancel-compute", [](const protocol::StreamMessage&) { return Status::OK(); });
@@ -456,7 +456,7 @@ void WorkerServer::setup_rpc_handlers() {
   });
   rpc_.add_sync("keys", [this](protocol::RpcRequest&) {
     protocol::Array keys;
-    for (const auto& [key, id] : data_) keys.push_back(key.value());
+    for (const Key& key : data_.keys()) keys.push_back(key.value());
     return Value(std::move(keys));
   });
   rpc_.add_sync("terminate", [this](protocol::RpcRequest&) {

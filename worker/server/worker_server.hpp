@@ -33,6 +33,8 @@
 #include "python_compat/interpreter.hpp"
 #include "python_compat/task_runner.hpp"
 #include "worker/state/worker_state.hpp"
+#include "worker/store/data_store.hpp"
+#include "worker/store/memory_thresholds.hpp"
 
 namespace daskcpp::worker {
 
@@ -92,7 +94,22 @@ class WorkerServer {
   void execute(const Execute& ex);
   void on_execute_done(Key key, ValueId id, Result<python_compat::TaskOutcome> outcome);
   void free_data(const Key& key);
-  void store(const Key& key, ValueId id);
+  void store(const Key& key, ValueId id, std::int64_t nbytes);
+
+  // ---- memory limit and spilling (spill.cpp)
+  Status start_memory_manager();
+  void remove_spill_directory();
+  static std::int64_t process_memory();
+  std::string spill_path(ValueId id) const;
+  // Moves one in-memory value to its spill file; false when it could not.
+  bool spill(const Key& key);
+  // Brings a spilled value back into memory (same id).
+  Status unspill(const Key& key);
+  // Releases the Python value or removes the spill file of a dropped entry.
+  void remove_spilled(const StoredValue& v);
+  void spill_to_target();
+  asio::awaitable<void> memory_monitor_loop();
+  void set_status(const std::string& status, const std::string& stimulus_id);
 
   // ---- Python-side worker: get_worker() facade, run, plugins (python_rpcs.cpp)
   Status configure_python_context();
@@ -129,7 +146,10 @@ class WorkerServer {
   protocol::ConnectionPool pool_;
   std::shared_ptr<protocol::BatchedStream> stream_;
   std::unique_ptr<WorkerState> state_;  // created once our address is known
-  std::unordered_map<Key, ValueId> data_;
+  DataStore data_;
+  MemoryThresholds memory_;
+  asio::steady_timer memory_timer_{io_};
+  std::string spill_dir_;  // empty: no memory limit, nothing spills
   ValueId next_value_id_ = 1;
   std::string address_;  // contact address, "tcp://host:port"
   std::string server_id_;
