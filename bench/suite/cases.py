@@ -55,7 +55,7 @@ def scaled(base: float, scale: float, minimum: int) -> int:
 def human(n: int) -> str:
     if n >= 1_000_000 and n % 100_000 == 0:
         return f"{n / 1_000_000:g}M"
-    if n >= 1000 and n % 100 == 0:
+    if n >= 1000 and n % 10 == 0:
         return f"{n / 1000:g}k"
     return str(n)
 

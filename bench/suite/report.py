@@ -5,6 +5,7 @@ variant) and PNG plots (<out>/<name>-*.png: throughput curves, ratio bars)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
@@ -221,11 +222,11 @@ def _ratio_plot(plt, suite: str, cases: list[dict], path: Path) -> Path | None:
         for metric, row in case["metrics"].items():
             if metric == "tasks_per_s" and "time_s" in case["metrics"] or metric.startswith(CPU_PREFIX):
                 continue  # the same information as time_s; CPU split is in the JSON
-            if not all(v in row["ratios"] for v in variants[1:]):
+            if not row["ratios"]:
                 continue
             labels.append(f"{case['case']} {metric}")
             for v in variants[1:]:
-                series[v].append(row["ratios"][v])
+                series[v].append(row["ratios"].get(v, math.nan))  # no bar: that variant failed
     if not labels:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(labels) * max(1, len(series) / 1.5) + 1.5))
@@ -238,7 +239,7 @@ def _ratio_plot(plt, suite: str, cases: list[dict], path: Path) -> Path | None:
     ax.invert_yaxis()
     ax.set(xlabel=f"ratio to {variants[0]} (median); time/bytes: < 1 is better, rates: > 1",
            title=f"{suite}: ratio to {variants[0]}")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
