@@ -142,9 +142,10 @@ def materialize(
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    result = None
     try:
         try:
-            return _materialize(
+            result = _materialize(
                 expr_header,
                 expr_frames,
                 annotations_header,
@@ -153,15 +154,24 @@ def materialize(
                 internal_priority_msgpack,
             )
         except Exception as e:
-            return ("error", *_error_payloads(e))
+            result = ("error", *_error_payloads(e))
+        return result
     finally:
         if gc_was_enabled:
             gc.enable()
-        # The graph's Python objects are garbage now (some in reference cycles,
-        # which a disabled collector left behind); collect them and hand the
-        # freed heap back to the OS, or the scheduler keeps its intake peak.
-        gc.collect()
-        _malloc_trim()
+        # A large graph's Python objects are garbage now (some in reference
+        # cycles, which a disabled collector left behind); collect them and hand
+        # the freed heap back to the OS, or the scheduler keeps its intake peak.
+        # A full collection costs tens of milliseconds with dask and pandas
+        # loaded, so small graphs (the submit -> result latency path) leave it
+        # to the collector's normal schedule.
+        if result is not None and result[0] == "ok" and result[1] >= _FULL_COLLECT_MIN_TASKS:
+            gc.collect()
+            _malloc_trim()
+
+
+# Graphs at least this large get a full gc + malloc_trim after intake.
+_FULL_COLLECT_MIN_TASKS = 10_000
 
 
 def _malloc_trim():
