@@ -12,6 +12,7 @@
 #include "scheduler/server/admin_handlers.hpp"
 #include "scheduler/server/coordination_handlers.hpp"
 #include "scheduler/server/multi_lock_handlers.hpp"
+#include "scheduler/server/plugin_handlers.hpp"
 #include "scheduler/server/queue_handlers.hpp"
 #include "scheduler/server/replica_handlers.hpp"
 #include "scheduler/server/retire_handlers.hpp"
@@ -477,6 +478,7 @@ void register_data_handlers(SchedulerServer& server) {
   register_variable_handlers(server);
   register_queue_handlers(server);
   register_multi_lock_handlers(server);
+  register_plugin_handlers(server);
 }
 
 }  // namespace daskcpp::scheduler

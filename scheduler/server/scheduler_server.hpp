@@ -101,6 +101,10 @@ class SchedulerServer {
   SchedulerService& service() { return *service_; }
   python_compat::GraphMaterializer& materializer() { return *materializer_; }
   bool shutting_down() const { return shutting_down_; }
+  // Scheduler.worker_plugins / nanny_plugins: {name: pickled plugin} in
+  // registration order, sent to workers/nannies as they join (plugin_handlers.hpp).
+  protocol::Map& worker_plugins() { return worker_plugins_; }
+  protocol::Map& nanny_plugins() { return nanny_plugins_; }
 
   // Scheduler.identity(n_workers): the reply of the `identity` op and the
   // contents of the scheduler file.
@@ -130,6 +134,8 @@ class SchedulerServer {
   double time_started_ = 0;
   double idle_since_ = 0;
   bool shutting_down_ = false;
+  protocol::Map worker_plugins_;
+  protocol::Map nanny_plugins_;
 
   protocol::RpcHandlers rpc_handlers_{"Scheduler"};
   protocol::StreamHandlers client_stream_handlers_;

@@ -116,6 +116,7 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(SchedulerServer& server,
   protocol::RegisterWorkerReply reply;
   reply.time = now;
   reply.heartbeat_interval = heartbeat_interval(svc.state().worker_count());
+  reply.worker_plugins = Value(server.worker_plugins());
   (void)req.comm->write(reply.encode());
   svc.send_effects(std::move(*fx));
   spdlog::info("Register worker addr: {} name: {}", address, name);
@@ -184,10 +185,10 @@ Value unregister(SchedulerServer& server, RpcRequest& req) {
   return Value("OK");
 }
 
-asio::awaitable<Value> add_nanny(RpcRequest& req) {
+asio::awaitable<Value> add_nanny(SchedulerServer& server, RpcRequest& req) {
   // Scheduler.add_nanny: reply, then wait for the nanny's {"status": "ok"} (or EOF).
   (void)req.comm->write(protocol::make_map(
-      {{"status", Value("OK")}, {"nanny-plugins", Value(protocol::Map{})}}));
+      {{"status", Value("OK")}, {"nanny-plugins", Value(server.nanny_plugins())}}));
   (void)co_await req.comm->read();
   co_return Value();
 }
@@ -334,8 +335,8 @@ void register_worker_handlers(SchedulerServer& server) {
   server.rpc_handlers().add_sync(
       "unregister", [&server](RpcRequest& req) { return unregister(server, req); });
   server.rpc_handlers().add("register_nanny",
-                            [](RpcRequest& req) -> asio::awaitable<Value> {
-                              co_return co_await add_nanny(req);
+                            [&server](RpcRequest& req) -> asio::awaitable<Value> {
+                              co_return co_await add_nanny(server, req);
                             });
   register_stream_handlers(server);
 }

@@ -1,6 +1,6 @@
 """Scheduler extensions a stock Client reaches through its own API:
-retire_workers / workers_to_close, Variable, Queue, MultiLock, replicate and
-rebalance.
+retire_workers / workers_to_close, Variable, Queue, MultiLock, replicate,
+rebalance and worker plugins.
 
 Every test runs on both scheduler kinds with stock workers; the assertions are
 what the stock scheduler answers. Tests that retire or close workers build a
@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from distributed import Client, MultiLock, Queue, Variable, wait
+from distributed import Client, MultiLock, Queue, Variable, WorkerPlugin, wait
 
 import tasks
 from cluster import wait_for
@@ -350,3 +350,56 @@ def test_rebalance_moves_half_the_data(cluster_factory):
         # Balanced already: nothing moves.
         client.rebalance()
         assert {addr: len(keys) for addr, keys in client.has_what().items()} == per_worker
+
+
+# ---- worker plugins -------------------------------------------------------------
+
+
+class RecordingPlugin(WorkerPlugin):
+    """Leaves what happened on the worker object, for client.run to read."""
+
+    name = "recording"
+
+    def setup(self, worker):
+        worker._recording_plugin = ("setup", worker.name)
+
+    def teardown(self, worker):
+        worker._recording_plugin = ("teardown", worker.name)
+
+
+class IdempotentRecordingPlugin(RecordingPlugin):
+    idempotent = True
+
+
+def _recording_state(dask_worker):
+    return getattr(dask_worker, "_recording_plugin", None)
+
+
+def test_worker_plugin_setup_late_worker_and_teardown(cluster_factory):
+    cluster = cluster_factory(worker_names=["a", "b"])
+    with Client(cluster.address, timeout=15) as client:
+        names = _addresses_by_name(client)
+        assert client.run(_recording_state) == {names["a"]: None, names["b"]: None}
+
+        responses = client.register_plugin(RecordingPlugin())
+        assert responses == {names["a"]: {"status": "OK"}, names["b"]: {"status": "OK"}}
+        assert client.run(_recording_state) == {names["a"]: ("setup", "a"),
+                                                names["b"]: ("setup", "b")}
+        # idempotent and already known: nothing is sent.
+        assert client.register_plugin(IdempotentRecordingPlugin()) == {}
+
+        cluster.add_worker(nanny=False, name="c")
+        cluster.wait_for_workers(3, timeout=60)
+        client.wait_for_workers(3, timeout=60)
+        names = _addresses_by_name(client)
+        wait_for(lambda: client.run(_recording_state, workers=[names["c"]])
+                 == {names["c"]: ("setup", "c")},
+                 timeout=30, what="plugin set up on the worker added later")
+
+        responses = client.unregister_worker_plugin("recording")
+        assert responses == {addr: {"status": "OK"} for addr in names.values()}
+        assert client.run(_recording_state) == {addr: ("teardown", name)
+                                                for name, addr in names.items()}
+
+        with pytest.raises(ValueError, match="The worker plugin recording does not exist"):
+            client.unregister_worker_plugin("recording")

@@ -7,7 +7,7 @@ secedes and the scheduler hears ``long-running``), ``get_worker()``. ``Client.ru
 (plain, with ``dask_worker``, ``async def``, raising) and
 ``Client.register_plugin(WorkerPlugin)`` run in the worker's embedded interpreter.
 Scenarios run alone and in a mixed cluster with a stock worker, under both
-schedulers, except the plugin ones: daskcpp-scheduler lacks register_worker_plugin.
+schedulers.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from cluster import wait_for
 from test_worker_daskcpp import WorkerTestCluster, _addresses_by_name, _client  # noqa: F401
 from test_worker_daskcpp import worker_cluster  # noqa: F401  (fixture)
 
-# daskcpp-scheduler has no register_worker_plugin / unregister_worker_plugin yet:
-# the plugin scenarios run on the stock scheduler only (not marked daskcpp_ready).
 daskcpp_ready = pytest.mark.daskcpp_ready
 
 
@@ -154,6 +152,7 @@ def test_client_run(worker_cluster):
         assert str(returned[address]) == "raised in run"
 
 
+@daskcpp_ready
 def test_worker_plugin(worker_cluster):
     worker_cluster.add_daskcpp_worker("cpp")
     with _client(worker_cluster, 1) as client:
@@ -170,6 +169,7 @@ def test_worker_plugin(worker_cluster):
             client.register_plugin(FailingPlugin())
 
 
+@daskcpp_ready
 def test_plugin_reaches_worker_started_later(worker_cluster):
     from distributed import Client
 
@@ -199,6 +199,7 @@ def test_mixed_cluster(worker_cluster):
         assert client.submit(whoami, workers=[cpp]).result()["address"] == cpp
 
 
+@daskcpp_ready
 def test_mixed_cluster_plugin(worker_cluster):
     worker_cluster.add_stock_worker("stock", nthreads=1)
     worker_cluster.add_daskcpp_worker("cpp", nthreads=1)
