@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from distributed import Client, MultiLock, Queue, Variable, WorkerPlugin, wait
+from distributed import Client, MultiLock, NannyPlugin, Queue, Variable, WorkerPlugin, wait
 
 import tasks
 from cluster import wait_for
@@ -403,3 +403,26 @@ def test_worker_plugin_setup_late_worker_and_teardown(cluster_factory):
 
         with pytest.raises(ValueError, match="The worker plugin recording does not exist"):
             client.unregister_worker_plugin("recording")
+
+
+class RecordingNannyPlugin(NannyPlugin):
+    name = "recording-nanny"
+
+    def setup(self, nanny):
+        nanny._recording_plugin = "setup"
+
+    def teardown(self, nanny):
+        nanny._recording_plugin = "teardown"
+
+
+def test_nanny_plugin_setup_and_teardown(cluster_factory):
+    cluster = cluster_factory(nanny=True, worker_names=["a"])
+    with Client(cluster.address, timeout=15) as client:
+        address = _addresses_by_name(client)["a"]
+        assert client.register_plugin(RecordingNannyPlugin()) == {address: {"status": "OK"}}
+        nanny_state = client.run(_recording_state, nanny=True)
+        assert list(nanny_state.values()) == ["setup"]
+        client.unregister_worker_plugin("recording-nanny", nanny=True)
+        assert list(client.run(_recording_state, nanny=True).values()) == ["teardown"]
+        with pytest.raises(ValueError, match="The nanny plugin recording-nanny does not exist"):
+            client.unregister_worker_plugin("recording-nanny", nanny=True)
