@@ -1,6 +1,8 @@
-// daskcpp-worker: a drop-in for `dask worker --no-nanny` (architecture.md).
-// Parses the command line, reads the scheduler file if given, runs the WorkerServer
-// on this thread until it closes (scheduler `close`, SIGINT/SIGTERM, lost stream).
+// daskcpp-worker: a drop-in for `dask worker` (architecture.md).
+// Parses the command line and reads the scheduler file if given. With --nanny (the
+// default) runs the nannies (worker/nanny/), which spawn this binary again with
+// --no-nanny as their worker processes; with --no-nanny runs the WorkerServer on
+// this thread until it closes (scheduler `close`, SIGINT/SIGTERM, lost stream).
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -13,13 +15,15 @@
 #include <thread>
 #include <vector>
 
+#include "worker/nanny/nanny_link.hpp"
+#include "worker/nanny/nanny_runner.hpp"
 #include "worker/server/cli_options.hpp"
 #include "worker/server/worker_server.hpp"
 
 namespace {
 
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("daskcpp.worker");
+void setup_logging(const std::string& level, const std::string& name) {
+  auto logger = spdlog::stderr_color_mt(name);
   logger->set_pattern("%Y-%m-%d %H:%M:%S,%e - %n - %^%l%$ - %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
@@ -58,7 +62,8 @@ int main(int argc, char** argv) {
     std::fputs(worker::cli_usage().c_str(), stdout);
     return 0;
   }
-  setup_logging(cli->log_level);
+  const bool with_nanny = cli->nanny && cli->nanny_address.empty();
+  setup_logging(cli->log_level, with_nanny ? "daskcpp.nanny" : "daskcpp.worker");
 
   worker::WorkerOptions options;
   options.scheduler_address = cli->scheduler_address;
@@ -72,6 +77,14 @@ int main(int argc, char** argv) {
   }
   if (options.scheduler_address.find("://") == std::string::npos) {
     options.scheduler_address = "tcp://" + options.scheduler_address;
+  }
+  if (with_nanny)
+    return worker::nanny::run_nannies(*cli, args, options.scheduler_address);
+  if (!cli->nanny_address.empty()) options.nanny_address = cli->nanny_address;
+  if (cli->nanny_ready_fd >= 0) {
+    options.on_running = [fd = cli->nanny_ready_fd](const std::string& address) {
+      worker::nanny::report_running(fd, address);
+    };
   }
   options.nthreads = cli->nthreads;
   options.name = cli->name;

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 namespace daskcpp::worker {
 
@@ -16,7 +17,11 @@ std::string cli_usage() {
          "  --host HOST             host to listen on and advertise\n"
          "  --worker-port PORT      port to listen on (default: random)\n"
          "  --death-timeout SECONDS give up reaching the scheduler after this long\n"
-         "  --nanny / --no-nanny    accepted; this worker never uses a nanny\n"
+         "  --nanny / --no-nanny    run the worker under a nanny that restarts it\n"
+         "                          (default --nanny)\n"
+         "  --nworkers N            worker processes to start, each with its nanny\n"
+         "                          (negative: CPU count + 1 + N)\n"
+         "  --nanny-port PORT       port the nanny listens on (default: random)\n"
          "  --log-level LEVEL       debug, info, warning, error\n";
 }
 
@@ -122,8 +127,33 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
       DASKCPP_ASSIGN_OR_RETURN(o.death_timeout_seconds, number(v));
     } else if (arg == "--log-level") {
       DASKCPP_ASSIGN_OR_RETURN(o.log_level, value());
-    } else if (arg == "--nanny" || arg == "--no-nanny" || arg == "--no-dashboard" ||
-               arg == "--dashboard") {
+    } else if (arg == "--nanny") {
+      o.nanny = true;
+    } else if (arg == "--no-nanny") {
+      o.nanny = false;
+    } else if (arg == "--nworkers") {
+      DASKCPP_ASSIGN_OR_RETURN(std::string v, value());
+      DASKCPP_ASSIGN_OR_RETURN(double n, number(v));
+      if (n < 0) n += static_cast<double>(std::thread::hardware_concurrency()) + 1;
+      if (n < 1 || n > 1024) {
+        return Status::Invalid(
+            "Failed to launch worker. Must specify --nworkers so that there's at least "
+            "one process.");
+      }
+      o.nworkers = static_cast<int>(n);
+    } else if (arg == "--nanny-port") {
+      DASKCPP_ASSIGN_OR_RETURN(std::string v, value());
+      DASKCPP_ASSIGN_OR_RETURN(double p, number(v));
+      if (p < 0 || p > 65535) return Status::Invalid("--nanny-port out of range");
+      o.nanny_port = static_cast<std::uint16_t>(p);
+    } else if (arg == "--nanny-address") {
+      DASKCPP_ASSIGN_OR_RETURN(o.nanny_address, value());
+    } else if (arg == "--nanny-ready-fd") {
+      DASKCPP_ASSIGN_OR_RETURN(std::string v, value());
+      DASKCPP_ASSIGN_OR_RETURN(double fd, number(v));
+      if (fd < 0 || fd > 65535) return Status::Invalid("--nanny-ready-fd out of range");
+      o.nanny_ready_fd = static_cast<int>(fd);
+    } else if (arg == "--no-dashboard" || arg == "--dashboard") {
       // accepted for `dask worker` compatibility
     } else if (arg.rfind("-", 0) == 0) {
       return Status::Invalid("unknown option " + arg);
@@ -135,6 +165,17 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
   }
   if (!o.show_help && o.scheduler_address.empty() && o.scheduler_file.empty()) {
     return Status::Invalid("need a scheduler address or --scheduler-file");
+  }
+  // The messages of distributed/cli/dask_worker.py main().
+  if (o.nworkers > 1 && !o.nanny) {
+    return Status::Invalid(
+        "Failed to launch worker.  You cannot use the --no-nanny argument when "
+        "n_workers > 1.");
+  }
+  if (o.nworkers > 1 && (o.port != 0 || o.nanny_port != 0)) {
+    return Status::Invalid(
+        "Failed to launch worker. --worker-port/--nanny-port with --nworkers > 1 "
+        "(a port range) is not supported");
   }
   return o;
 }

@@ -1,9 +1,10 @@
 #pragma once
 // The command line of daskcpp-worker, shaped like `dask worker` (distributed/cli/
 // dask_worker.py): the scheduler address or --scheduler-file, --nthreads, --name,
-// --memory-limit, --local-directory, --host/--listen-address port, --death-timeout;
-// --nanny/--no-nanny are accepted (there is no nanny: always no-nanny).
-// Pure string handling.
+// --memory-limit, --local-directory, --host/--listen-address port, --death-timeout,
+// --nanny/--no-nanny (default --nanny, as `dask worker`), --nworkers, --nanny-port.
+// The hidden --nanny-address/--nanny-ready-fd are what a nanny passes to the worker
+// process it spawns (worker/nanny/). Pure string handling.
 
 #include <cstdint>
 #include <optional>
@@ -26,6 +27,14 @@ struct CliOptions {
   double death_timeout_seconds = 60;
   std::string log_level = "info";
   bool show_help = false;
+  // Nanny (worker/nanny/): run each worker under a nanny process that restarts it.
+  bool nanny = true;
+  int nworkers = 1;
+  std::uint16_t nanny_port = 0;
+  // Set only in a worker process spawned by a nanny: the nanny's address (sent at
+  // registration) and the pipe on which the worker reports it is running.
+  std::string nanny_address;
+  int nanny_ready_fd = -1;
 };
 
 Result<CliOptions> parse_cli_options(const std::vector<std::string>& args);

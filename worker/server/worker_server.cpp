@@ -15,6 +15,7 @@
 #include "protocol/comm/rpc_server.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/worker_ops.hpp"
+#include "worker/nanny/nanny_link.hpp"
 
 namespace daskcpp::worker {
 
@@ -92,7 +93,7 @@ Status WorkerServer::start() {
           }));
   listener_->start();
   signals_.async_wait([this](const protocol::ErrorCode& ec, int sig) {
-    if (!ec) close(sig == SIGINT ? "signal-SIGINT" : "signal-SIGTERM");
+    if (!ec) close(sig == SIGINT ? "signal-SIGINT" : "signal-SIGTERM", false);
   });
   asio::co_spawn(io_, main_task(), asio::detached);
   return Status::OK();
@@ -109,7 +110,7 @@ asio::awaitable<void> WorkerServer::main_task() {
     spdlog::error("Cannot register with the scheduler at {}: {}",
                   options_.scheduler_address, st.to_string());
     close_reason_ = st;
-    close("register-failed");
+    close("register-failed", false);
     co_return;
   }
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
@@ -152,6 +153,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   reg.metrics = metrics();
   reg.stimulus_id = stimulus_id("worker-connect");
   reg.server_id = server_id_;
+  reg.nanny = options_.nanny_address;
   if (Status st = (*comm)->write(reg.encode()); !st.ok()) co_return st;
   Result<Value> reply = co_await (*comm)->read();
   if (!reply.ok()) co_return reply.status();
@@ -174,6 +176,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   status_ = "running";
   stream_->send(protocol::WorkerStatusChange{status_, stimulus_id("worker-status-change")}
                     .encode());
+  if (options_.on_running) options_.on_running(address_);
   co_return Status::OK();
 }
 
@@ -249,7 +252,7 @@ asio::awaitable<void> WorkerServer::heartbeat_loop() {
 
 // Mirrors Worker.close (no nanny, no executor wait): tell the scheduler, stop
 // accepting, let the stream flush, then stop the loop.
-void WorkerServer::close(const std::string& reason) {
+void WorkerServer::close(const std::string& reason, bool notify_nanny) {
   if (closing_) return;
   closing_ = true;
   spdlog::info("Stopping worker at {}. Reason: {}", address_, reason);
@@ -267,12 +270,23 @@ void WorkerServer::close(const std::string& reason) {
   if (listener_) listener_->stop();
   heartbeat_timer_.cancel();
   memory_timer_.cancel();
-  remove_spill_directory();
   signals_.cancel();
+  remove_spill_directory();
   pool_.close_all();
+  asio::co_spawn(io_, finish_close(reason, notify_nanny), asio::detached);
+}
+
+asio::awaitable<void> WorkerServer::finish_close(std::string reason, bool notify_nanny) {
+  if (notify_nanny && options_.nanny_address) {
+    Status st =
+        co_await nanny::tell_nanny_close_gracefully(*options_.nanny_address, reason);
+    if (!st.ok()) spdlog::warn("Could not tell the nanny we close: {}", st.to_string());
+  }
   // Give the graceful close of the stream a moment to reach the scheduler.
-  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
-  timer->async_wait([this, timer](const protocol::ErrorCode&) { io_.stop(); });
+  asio::steady_timer timer(io_, std::chrono::milliseconds(100));
+  protocol::ErrorCode ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  io_.stop();
 }
 
 // ---- state machine glue ---------------------------------------------------------
@@ -419,10 +433,11 @@ void WorkerServer::setup_stream_handlers() {
             [this](const protocol::RefreshWhoHas& op) { handle(op); }));
   h.add("remove-worker", stream_op<protocol::RemoveWorker>(
                              [this](const protocol::RemoveWorker& op) { handle(op); }));
-  h.add("worker-status-change", stream_op<protocol::WorkerStatusChange>(
-                                    [this](const protocol::WorkerStatusChange& op) {
-                                      set_status(op.status, op.stimulus_id);
-                                    }));
+  h.add("worker-status-change",
+        stream_op<protocol::WorkerStatusChange>([this](const protocol::WorkerStatusChange&
+                                                           op) {
+          set_status(op.status, op.stimulus_id);
+        }));
   h.add("close", stream_op<protocol::CloseWorker>(
                      [this](const protocol::CloseWorker& op) { close(op.reason); }));
   h.add("cancel-compute", [](const protocol::StreamMessage&) { return Status::OK(); });

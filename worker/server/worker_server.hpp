@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,6 +56,13 @@ struct WorkerOptions {
   std::string python_executable;  // empty = build default
   // distributed.worker.connections.outgoing: concurrent get_data served.
   int transfer_outgoing_count_limit = 50;
+  // Started by a nanny (worker/nanny/): its address, sent at registration and told
+  // `close_gracefully` before we close for any reason but a signal (Worker.close
+  // nanny=True), so it does not restart us.
+  std::optional<std::string> nanny_address;
+  // Called once with our address when registered and running (the nanny's
+  // init_result_q message).
+  std::function<void(const std::string& address)> on_running;
 };
 
 class WorkerServer {
@@ -78,7 +86,9 @@ class WorkerServer {
   asio::awaitable<Status> register_with_scheduler();
   asio::awaitable<void> heartbeat_loop();
   Value metrics() const;
-  void close(const std::string& reason);
+  // `notify_nanny` false: the nanny itself stopped us (signal) or we never ran.
+  void close(const std::string& reason, bool notify_nanny = true);
+  asio::awaitable<void> finish_close(std::string reason, bool notify_nanny);
   void setup_stream_handlers();
   void setup_rpc_handlers();
   std::string stimulus_id(std::string_view prefix) const;
