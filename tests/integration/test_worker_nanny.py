@@ -161,9 +161,6 @@ def test_sigkilled_worker_process_comes_back(nanny_cluster):
         assert re.search(rf"Worker process {old_pid} was killed by signal 9", nanny_a.log_text())
 
 
-@pytest.mark.xfail(reason="known bug: the nanny process corrupts Asio state after its worker is "
-                   "stopped through it (restart hangs in unregister; SIGSEGV at io_context teardown)",
-                   strict=False)
 def test_client_restart(nanny_cluster):
     from distributed.client import FutureCancelledError
 
@@ -191,9 +188,6 @@ def test_client_restart(nanny_cluster):
         assert client.submit(sum, client.map(inc, range(5))).result() == 15
 
 
-@pytest.mark.xfail(reason="known bug: the nanny process corrupts Asio state after its worker is "
-                   "stopped through it (restart hangs in unregister; SIGSEGV at io_context teardown)",
-                   strict=False)
 def test_nworkers_two(nanny_cluster):
     nanny = nanny_cluster.add_worker("w", "--nworkers", "2")
     with _client(nanny_cluster, 2) as client:
@@ -212,9 +206,6 @@ def test_nworkers_two(nanny_cluster):
         wait_for(lambda: not client.scheduler_info()["workers"], 20, "both workers removed")
 
 
-@pytest.mark.xfail(reason="known bug: the nanny process corrupts Asio state after its worker is "
-                   "stopped through it (restart hangs in unregister; SIGSEGV at io_context teardown)",
-                   strict=False)
 def test_sigterm_stops_nanny_and_worker(nanny_cluster):
     nanny = nanny_cluster.add_worker("a")
     with _client(nanny_cluster, 1) as client:
@@ -231,9 +222,6 @@ def test_sigterm_stops_nanny_and_worker(nanny_cluster):
         wait_for(lambda: not client.scheduler_info()["workers"], 20, "worker removed")
 
 
-@pytest.mark.xfail(reason="known bug: the nanny process corrupts Asio state after its worker is "
-                   "stopped through it (restart hangs in unregister; SIGSEGV at io_context teardown)",
-                   strict=False)
 def test_scheduler_close_closes_nanny(nanny_cluster, scheduler_kind):
     nanny = nanny_cluster.add_worker("a")
     with _client(nanny_cluster, 1) as client:

@@ -11,6 +11,11 @@
 
 namespace daskcpp::worker::nanny {
 
+// Coroutine calls taking non-trivial arguments (strings, Values, CommOptions) are
+// built into a named awaitable first and then awaited: gcc 12 mishandles such
+// argument temporaries when they live across the suspension of a co_await
+// expression. No co_await inside `?:` either (see Nanny::start).
+
 namespace {
 
 using protocol::make_map;
@@ -79,7 +84,8 @@ asio::awaitable<Result<Value>> call(const std::string& address, Value request,
                                     std::chrono::milliseconds timeout) {
   protocol::ConnectOptions connect;
   connect.timeout = timeout;
-  auto comm = co_await protocol::connect(address, protocol::CommOptions{}, connect);
+  auto connecting = protocol::connect(address, protocol::CommOptions{}, connect);
+  auto comm = co_await std::move(connecting);
   if (!comm.ok()) co_return comm.status();
   if (Status st = (*comm)->write(request); !st.ok()) co_return st;
   Result<Value> reply = co_await (*comm)->read(timeout);
@@ -105,7 +111,8 @@ asio::awaitable<Status> Nanny::start() {
         asio::co_spawn(io_, protocol::serve_rpc(std::move(comm), rpc_), asio::detached);
       });
   if (!listener.ok()) {
-    co_await close("nanny-start-failed");
+    asio::awaitable<void> closing = close("nanny-start-failed");
+    co_await std::move(closing);
     co_return listener.status().with_context("Could not start Nanny");
   }
   listener_ = std::move(*listener);
@@ -113,10 +120,12 @@ asio::awaitable<Status> Nanny::start() {
 
   protocol::ConnectOptions connect;
   connect.timeout = options_.death_timeout;
-  auto comm = co_await protocol::connect(options_.scheduler_address,
-                                         protocol::CommOptions{}, connect);
+  auto connecting =
+      protocol::connect(options_.scheduler_address, protocol::CommOptions{}, connect);
+  auto comm = co_await std::move(connecting);
   if (!comm.ok()) {
-    co_await close("nanny-start-failed");
+    asio::awaitable<void> closing = close("nanny-start-failed");
+    co_await std::move(closing);
     co_return comm.status().with_context("Nanny cannot reach the scheduler at " +
                                          options_.scheduler_address);
   }
@@ -125,7 +134,8 @@ asio::awaitable<Status> Nanny::start() {
   if (host.empty()) {
     auto local = protocol::parse_address((*comm)->local_address());
     if (!local.ok()) {
-      co_await close("nanny-start-failed");
+      asio::awaitable<void> closing = close("nanny-start-failed");
+      co_await std::move(closing);
       co_return local.status();
     }
     host = local->host;
@@ -135,10 +145,17 @@ asio::awaitable<Status> Nanny::start() {
   // Scheduler.add_nanny: reply, then one more message from us on the same comm.
   Status st = (*comm)->write(
       make_map({{"op", Value("register_nanny")}, {"address", Value(address_)}}));
-  Result<Value> reply =
-      st.ok() ? co_await (*comm)->read(options_.death_timeout) : Result<Value>(st);
+  if (!st.ok()) {
+    asio::awaitable<void> closing = close("nanny-start-failed");
+    co_await std::move(closing);
+    co_return st.with_context("register_nanny");
+  }
+  // Not `st.ok() ? co_await ... : ...`: gcc 12 destroys the co_await's result in a
+  // conditional expression before the copy out of it (ASan: heap-use-after-free).
+  Result<Value> reply = co_await (*comm)->read(options_.death_timeout);
   if (!reply.ok()) {
-    co_await close("nanny-start-failed");
+    asio::awaitable<void> closing = close("nanny-start-failed");
+    co_await std::move(closing);
     co_return reply.status().with_context("register_nanny");
   }
   if (state_ != State::kInit) co_return Status::Cancelled("Nanny closed while starting");
@@ -158,7 +175,8 @@ asio::awaitable<Status> Nanny::start() {
   if (!started.ok() || *started != WorkerProcess::State::kRunning) {
     (void)(*comm)->write(make_map({{"status", Value("error")}}));
     (*comm)->close();
-    co_await close("nanny-start-failed");
+    asio::awaitable<void> closing = close("nanny-start-failed");
+    co_await std::move(closing);
     co_return started.ok() ? Status::IOError("Nanny failed to start worker process")
                            : started.status();
   }
@@ -176,7 +194,9 @@ asio::awaitable<Result<WorkerProcess::State>> Nanny::instantiate() {
   if (!r.ok()) {
     spdlog::error("Timed out connecting Nanny '{}' to scheduler '{}': {}", address_,
                   options_.scheduler_address, r.status().to_string());
-    co_await close("nanny-instantiate-timeout", options_.death_timeout);
+    asio::awaitable<void> closing =
+        close("nanny-instantiate-timeout", options_.death_timeout);
+    co_await std::move(closing);
   }
   co_return r;
 }
@@ -197,7 +217,8 @@ asio::awaitable<void> Nanny::kill_and_instantiate(std::string reason,
                                                   std::shared_ptr<AsyncEvent> done) {
   if (process_) {
     const std::chrono::milliseconds timeout = std::chrono::seconds(5);
-    Status st = co_await process_->kill(timeout, reason);
+    asio::awaitable<Status> killing = process_->kill(timeout, reason);
+    Status st = co_await std::move(killing);
     if (!st.ok()) spdlog::error("restart: {}", st.to_string());
     if (state_ == State::kRunning) (void)co_await instantiate();
   }
@@ -224,12 +245,13 @@ asio::awaitable<void> Nanny::handle_worker_exit(std::string worker_address) {
       if (state_ != State::kRunning) co_return;
     }
     Result<WorkerProcess::State> r = co_await instantiate();
-    if (r.ok() && *r != WorkerProcess::State::kRunning) {
+    if (r.ok() && *r != WorkerProcess::State::kRunning && state_ == State::kRunning) {
       spdlog::error("Failed to restart worker after its process exited ({})",
                     state_name(*r));
     }
   } else if (state_ == State::kClosingGracefully) {
-    co_await close("nanny-close-gracefully");
+    asio::awaitable<void> closing = close("nanny-close-gracefully");
+    co_await std::move(closing);
   }
 }
 
@@ -242,8 +264,9 @@ asio::awaitable<void> Nanny::unregister(const std::string& worker_address) {
                 {"address", Value(worker_address)},
                 {"stimulus_id", Value("nanny-close-" + std::to_string(unix_now()))},
                 {"reply", Value(true)}});
-  Result<Value> reply =
-      co_await call(options_.scheduler_address, std::move(request), kUnregisterTimeout);
+  asio::awaitable<Result<Value>> calling =
+      call(options_.scheduler_address, std::move(request), kUnregisterTimeout);
+  Result<Value> reply = co_await std::move(calling);
   if (!reply.ok()) {
     spdlog::warn("Failed to unregister {}: {}", worker_address,
                  reply.status().to_string());
@@ -261,7 +284,8 @@ asio::awaitable<void> Nanny::close(std::string reason,
   spdlog::info("Closing Nanny at '{}'. Reason: {}", address_, reason);
   if (listener_) listener_->stop();
   if (process_) {
-    Status st = co_await process_->kill(timeout, reason);
+    asio::awaitable<Status> killing = process_->kill(timeout, reason);
+    Status st = co_await std::move(killing);
     if (!st.ok()) spdlog::error("Closing Nanny at '{}': {}", address_, st.to_string());
   }
   state_ = State::kClosed;
@@ -275,7 +299,8 @@ asio::awaitable<void> Nanny::close(std::string reason,
 asio::awaitable<Value> Nanny::kill(std::string reason,
                                    std::chrono::milliseconds timeout) {
   if (process_) {
-    Status st = co_await process_->kill(timeout, reason);
+    asio::awaitable<Status> killing = process_->kill(timeout, reason);
+    Status st = co_await std::move(killing);
     if (!st.ok()) spdlog::error("kill: {}", st.to_string());
   }
   co_return Value();
@@ -289,7 +314,8 @@ asio::awaitable<Value> Nanny::serve_instantiate() {
 
 asio::awaitable<Value> Nanny::terminate(std::string reason,
                                         std::chrono::milliseconds timeout) {
-  co_await close(reason, timeout);
+  asio::awaitable<void> closing = close(reason, timeout);
+  co_await std::move(closing);
   co_return Value("OK");
 }
 

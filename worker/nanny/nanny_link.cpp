@@ -35,7 +35,8 @@ protocol::asio::awaitable<Status> tell_nanny_close_gracefully(std::string nanny_
                                                               std::string reason) {
   protocol::ConnectOptions connect;
   connect.timeout = kNannyTimeout;
-  auto comm = co_await protocol::connect(nanny_address, protocol::CommOptions{}, connect);
+  auto connecting = protocol::connect(nanny_address, protocol::CommOptions{}, connect);
+  auto comm = co_await std::move(connecting);
   if (!comm.ok()) co_return comm.status();
   Status st =
       (*comm)->write(protocol::make_map({{"op", protocol::Value("close_gracefully")},
