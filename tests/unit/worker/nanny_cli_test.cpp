@@ -18,7 +18,7 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-TEST_CASE("--nanny is the default, as dask worker") {
+TEST_CASE("the nanny is the default, as in dask worker") {
   auto cli = parse_cli_options({"daskcpp-worker", "tcp://s:1"});
   REQUIRE(cli.ok());
   CHECK(cli->nanny);
@@ -37,7 +37,7 @@ TEST_CASE("the last of --nanny/--no-nanny wins") {
   CHECK(on->nanny);
 }
 
-TEST_CASE("--nworkers, --nanny-port and the hidden nanny options parse") {
+TEST_CASE("nworkers, nanny-port and the hidden nanny options parse") {
   auto cli = parse_cli_options({"w", "tcp://s:1", "--nworkers", "3", "--nanny-port=0",
                                 "--nanny-address", "tcp://127.0.0.1:5",
                                 "--nanny-ready-fd", "3"});
@@ -50,7 +50,7 @@ TEST_CASE("--nworkers, --nanny-port and the hidden nanny options parse") {
   CHECK(port->nanny_port == 4567);
 }
 
-TEST_CASE("--nworkers refuses what dask worker refuses") {
+TEST_CASE("nworkers refuses what dask worker refuses") {
   auto no_nanny = parse_cli_options({"w", "tcp://s:1", "--nworkers", "2", "--no-nanny"});
   REQUIRE_FALSE(no_nanny.ok());
   CHECK(no_nanny.status().message() ==
