@@ -433,11 +433,10 @@ void WorkerServer::setup_stream_handlers() {
             [this](const protocol::RefreshWhoHas& op) { handle(op); }));
   h.add("remove-worker", stream_op<protocol::RemoveWorker>(
                              [this](const protocol::RemoveWorker& op) { handle(op); }));
-  h.add("worker-status-change",
-        stream_op<protocol::WorkerStatusChange>([this](const protocol::WorkerStatusChange&
-                                                           op) {
-          set_status(op.status, op.stimulus_id);
-        }));
+  h.add("worker-status-change", stream_op<protocol::WorkerStatusChange>(
+                                    [this](const protocol::WorkerStatusChange& op) {
+                                      set_status(op.status, op.stimulus_id);
+                                    }));
   h.add("close", stream_op<protocol::CloseWorker>(
                      [this](const protocol::CloseWorker& op) { close(op.reason); }));
   h.add("cancel-compute", [](const protocol::StreamMessage&) { return Status::OK(); });
