@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "protocol/messages/client_ops.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/timedelta.hpp"
@@ -97,9 +99,18 @@ void report_graph_error(SchedulerService& svc, const std::string& client,
   }
 }
 
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+double seconds_between(SteadyTime from, SteadyTime to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// `submitted`/`materialized`: when the graph went to the interpreter thread and
+// when it came back, for the debug-level timing line (where an intake's time goes).
 void finish_update_graph(SchedulerServer& server, const std::string& client,
                          const protocol::UpdateGraph& msg, double fifo_timeout,
-                         python_compat::MaterializeResult result) {
+                         python_compat::MaterializeResult result, SteadyTime submitted,
+                         SteadyTime materialized) {
   SchedulerService& svc = server.service();
   if (!result.ok()) {
     spdlog::error("update-graph from {}: materialization failed: {}", client,
@@ -120,11 +131,19 @@ void finish_update_graph(SchedulerServer& server, const std::string& client,
     return;
   }
   auto& graph = std::get<python_compat::MaterializedGraph>(*result);
+  const SteadyTime dequeued = std::chrono::steady_clock::now();
   UpdateGraph g = to_core_update(svc, client, msg, fifo_timeout, std::move(graph));
   Stimulus stim = msg.stimulus_id
                       ? Stimulus{*msg.stimulus_id, SchedulerServer::unix_now()}
                       : svc.make_stimulus("update-graph");
+  const SteadyTime converted = std::chrono::steady_clock::now();
   svc.apply(update_graph(svc.state(), g, stim), "update-graph");
+  spdlog::debug(
+      "update-graph from {}: {} tasks; materialize {:.3f} s, wait for the loop {:.3f} s, "
+      "convert {:.3f} s, transitions {:.3f} s",
+      client, g.tasks.size(), seconds_between(submitted, materialized),
+      seconds_between(materialized, dequeued), seconds_between(dequeued, converted),
+      seconds_between(converted, std::chrono::steady_clock::now()));
 }
 
 void start_update_graph(SchedulerServer& server, const std::string& client,
@@ -139,18 +158,22 @@ void start_update_graph(SchedulerServer& server, const std::string& client,
   for (const Key& k : msg->keys) req.keys.push_back(k.value());
   req.internal_priority = std::move(internal_priority);
   asio::io_context& io = server.io_context();
+  const SteadyTime submitted = std::chrono::steady_clock::now();
   server.materializer().submit(
-      std::move(req),
-      [&server, &io, client, msg, fifo_timeout](python_compat::MaterializeResult result) {
+      std::move(req), [&server, &io, client, msg, fifo_timeout,
+                       submitted](python_compat::MaterializeResult result) {
         // Interpreter thread: hand the result to the loop.
+        const SteadyTime materialized = std::chrono::steady_clock::now();
         auto shared =
             std::make_shared<python_compat::MaterializeResult>(std::move(result));
-        asio::post(io, [&server, client, msg, fifo_timeout, shared] {
-          if (!server.shutting_down()) {
-            finish_update_graph(server, client, *msg, fifo_timeout, std::move(*shared));
-          }
-          server.service().release_client(client);
-        });
+        asio::post(io,
+                   [&server, client, msg, fifo_timeout, shared, submitted, materialized] {
+                     if (!server.shutting_down()) {
+                       finish_update_graph(server, client, *msg, fifo_timeout,
+                                           std::move(*shared), submitted, materialized);
+                     }
+                     server.service().release_client(client);
+                   });
       });
 }
 
