@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   options.nthreads = cli->nthreads;
   options.name = cli->name;
   options.memory_limit = cli->memory_limit;
+  options.resources = cli->resources;
   options.local_directory = cli->local_directory;
   if (!cli->host.empty()) {
     options.listen_host = cli->host;

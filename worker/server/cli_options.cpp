@@ -23,6 +23,8 @@ std::string cli_usage() {
          "  --nworkers N            worker processes to start, each with its nanny\n"
          "                          (negative: CPU count + 1 + N)\n"
          "  --nanny-port PORT       port the nanny listens on (default: random)\n"
+         "  --resources \"NAME=N ...\" abstract resources, e.g. \"GPU=2 MEM=10e9\"\n"
+         "                          (for tasks submitted with resources=)\n"
          "  --log-level LEVEL       debug, info, warning, error\n";
 }
 
@@ -71,6 +73,39 @@ Result<std::optional<std::int64_t>> parse_memory_limit(const std::string& text) 
   }
   return std::optional<std::int64_t>{
       static_cast<std::int64_t>(std::llround(number * scale))};
+}
+
+Result<std::map<std::string, double>> parse_resources(const std::string& text) {
+  std::map<std::string, double> out;
+  std::string spaced = text;
+  for (char& c : spaced) {
+    if (c == ',') c = ' ';
+  }
+  std::size_t pos = 0;
+  while (pos < spaced.size()) {
+    if (std::isspace(static_cast<unsigned char>(spaced[pos]))) {
+      ++pos;
+      continue;
+    }
+    std::size_t end = pos;
+    while (end < spaced.size() && !std::isspace(static_cast<unsigned char>(spaced[end])))
+      ++end;
+    std::string pair = spaced.substr(pos, end - pos);
+    pos = end;
+    std::size_t eq = pair.find('=');
+    if (eq == 0 || eq == std::string::npos || pair.find('=', eq + 1) != std::string::npos)
+      return Status::Invalid("--resources: expected NAME=number, got '" + pair + "'");
+    std::string amount = pair.substr(eq + 1);
+    try {
+      std::size_t used = 0;
+      double d = std::stod(amount, &used);
+      if (used != amount.size() || !std::isfinite(d)) throw std::invalid_argument(amount);
+      out[pair.substr(0, eq)] = d;
+    } catch (const std::exception&) {
+      return Status::Invalid("--resources: not a number in '" + pair + "'");
+    }
+  }
+  return out;
 }
 
 Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
@@ -126,6 +161,9 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
     } else if (arg == "--death-timeout") {
       DASKCPP_ASSIGN_OR_RETURN(std::string v, value());
       DASKCPP_ASSIGN_OR_RETURN(o.death_timeout_seconds, number(v));
+    } else if (arg == "--resources") {
+      DASKCPP_ASSIGN_OR_RETURN(std::string v, value());
+      DASKCPP_ASSIGN_OR_RETURN(o.resources, parse_resources(v));
     } else if (arg == "--log-level") {
       DASKCPP_ASSIGN_OR_RETURN(o.log_level, value());
     } else if (arg == "--nanny") {

@@ -7,6 +7,7 @@
 // process it spawns (worker/nanny/). Pure string handling.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct CliOptions {
   std::uint16_t port = 0;
   double death_timeout_seconds = 60;
   std::string log_level = "info";
+  // --resources "GPU=2 MEM=10e9": abstract resources for tasks' resource_restrictions.
+  std::map<std::string, double> resources;
   bool show_help = false;
   // Nanny (worker/nanny/): run each worker under a nanny process that restarts it.
   bool nanny = true;
@@ -41,5 +44,7 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args);
 std::string cli_usage();
 // "4GB", "512MiB", "1e9", "0.5" (fraction of total memory is not supported: nullopt).
 Result<std::optional<std::int64_t>> parse_memory_limit(const std::string& text);
+// "GPU=2 MEM=10e9" or "GPU=2,MEM=10e9" (dask_worker.py: commas as spaces, NAME=float).
+Result<std::map<std::string, double>> parse_resources(const std::string& text);
 
 }  // namespace daskcpp::worker

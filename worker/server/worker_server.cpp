@@ -136,7 +136,8 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   }
   address_ = protocol::format_address(host, listener_->port());
   state_ = std::make_unique<WorkerState>(
-      WorkerStateOptions{address_, options_.nthreads, 10, 50'000'000});
+      WorkerStateOptions{address_, options_.nthreads, 10, 50'000'000},
+      options_.resources);
   if (Status st = configure_python_context(); !st.ok()) co_return st;
 
   protocol::RegisterWorker reg;
@@ -147,6 +148,10 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   reg.name = options_.name ? Value(*options_.name) : Value(address_);
   reg.now = unix_now();
   reg.memory_limit = options_.memory_limit;
+  protocol::Map resources;
+  for (const auto& [name, amount] : options_.resources)
+    resources.emplace_back(Value(name), Value(amount));
+  reg.resources = Value(std::move(resources));
   reg.local_directory = options_.local_directory;
   reg.pid = static_cast<std::int64_t>(getpid());
   reg.versions = versions_;

@@ -50,6 +50,9 @@ struct WorkerOptions {
   int nthreads = 1;
   std::optional<std::string> name;  // default: our contact address
   std::optional<std::int64_t> memory_limit;
+  // --resources: {name: amount}, registered with the scheduler (upstream
+  // WorkerState.total_resources).
+  std::map<std::string, double> resources;
   std::string local_directory;
   // Give up reaching the scheduler after this long.
   std::chrono::milliseconds death_timeout{60'000};

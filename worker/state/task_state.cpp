@@ -14,6 +14,8 @@ std::string_view to_string(TaskStatus s) {
       return "flight";
     case TaskStatus::ready:
       return "ready";
+    case TaskStatus::constrained:
+      return "constrained";
     case TaskStatus::executing:
       return "executing";
     case TaskStatus::memory:

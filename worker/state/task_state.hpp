@@ -6,6 +6,7 @@
 // Thread safety: plain data, owned by the WorkerState on the worker's loop thread.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,6 +29,7 @@ enum class TaskStatus : std::uint8_t {
   fetch,
   flight,
   ready,
+  constrained,  // ready, but waiting for its resource_restrictions
   executing,
   memory,
   error,
@@ -66,6 +68,8 @@ struct TaskState {
   std::string type_name;
   std::optional<std::int64_t> thread;
   std::vector<protocol::StartStop> startstops;
+  // {resource: amount} held while it runs (the compute-task's resource_restrictions).
+  std::map<std::string, double> resource_restrictions;
 };
 
 }  // namespace daskcpp::worker

@@ -1,6 +1,7 @@
 #include "worker/state/worker_state.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace daskcpp::worker {
 
@@ -23,7 +24,11 @@ bool is_executing(TaskStatus s) {
 
 }  // namespace
 
-WorkerState::WorkerState(WorkerStateOptions options) : options_(std::move(options)) {}
+WorkerState::WorkerState(WorkerStateOptions options,
+                         std::map<std::string, double> resources)
+    : options_(std::move(options)),
+      total_resources_(std::move(resources)),
+      available_resources_(total_resources_) {}
 
 TaskState& WorkerState::ensure_task(const Key& key) {
   auto [it, inserted] = tasks_.try_emplace(key);
@@ -43,6 +48,7 @@ const TaskState* WorkerState::task(const Key& key) const {
 
 void WorkerState::leave_queues(TaskState& ts) {
   ready_.erase({ts.priority, ts.key});
+  constrained_.erase({ts.priority, ts.key});
   data_needed_.erase({ts.priority, ts.key});
 }
 
@@ -56,6 +62,17 @@ Instructions WorkerState::handle(const protocol::ComputeTask& ev) {
   generation_ -= 1;
   ts.run_spec = ev.run_spec;
   ts.annotations = ev.annotations;
+  // A running task keeps what it acquired, so that exactly that is given back.
+  if (!executing_.contains(ts.key) && !long_running_.contains(ts.key)) {
+    ts.resource_restrictions.clear();
+    if (ev.resource_restrictions.is_map()) {
+      for (const auto& [name, amount] : ev.resource_restrictions.as_map()) {
+        // The scheduler sends {str: number}; anything else cannot be honoured.
+        if (name.is_str() && amount.is_number())
+          ts.resource_restrictions[name.as_str()] = amount.as_double();
+      }
+    }
+  }
 
   // Dependencies: who holds them and how big they are.
   for (const auto& [dep, addresses] : ev.who_has) {
@@ -75,7 +92,8 @@ Instructions WorkerState::handle(const protocol::ComputeTask& ev) {
       out.push_back(SendMsg{task_finished_msg(ts, ev.stimulus_id)});
       return out;
     case TaskStatus::ready:
-      ready_.insert({ts.priority, ts.key});
+    case TaskStatus::constrained:
+      to_ready(ts);  // its restrictions may have changed
       break;
     case TaskStatus::executing:
     case TaskStatus::long_running:
@@ -156,9 +174,15 @@ void WorkerState::to_fetch_or_missing(TaskState& ts, Instructions& /*out*/,
   data_needed_.insert({ts.priority, ts.key});
 }
 
+// Mirrors _transition_waiting_ready / _transition_waiting_constrained.
 void WorkerState::to_ready(TaskState& ts) {
-  ts.status = TaskStatus::ready;
-  ready_.insert({ts.priority, ts.key});
+  if (ts.resource_restrictions.empty()) {
+    ts.status = TaskStatus::ready;
+    ready_.insert({ts.priority, ts.key});
+  } else {
+    ts.status = TaskStatus::constrained;
+    constrained_.insert({ts.priority, ts.key});
+  }
 }
 
 void WorkerState::request_refresh(std::vector<Key>& missing,
@@ -281,7 +305,8 @@ Instructions WorkerState::handle(const protocol::StealRequest& ev) {
   std::optional<std::string> state;
   if (ts != nullptr) state = std::string(to_string(ts->status));
   if (ts != nullptr &&
-      (ts->status == TaskStatus::ready || ts->status == TaskStatus::waiting)) {
+      (ts->status == TaskStatus::ready || ts->status == TaskStatus::constrained ||
+       ts->status == TaskStatus::waiting)) {
     ts->run_spec = Value();
     release(*ts, ev.stimulus_id, out);
   }
@@ -375,6 +400,7 @@ Instructions WorkerState::handle(const protocol::RemoveWorker& ev) {
 // Mirrors _handle_execute_success / _transition_executing_memory.
 Instructions WorkerState::handle(const ExecuteSuccess& ev) {
   Instructions out;
+  release_resources(ev.key);
   executing_.erase(ev.key);
   long_running_.erase(ev.key);
   TaskState* ts = find(ev.key);
@@ -398,6 +424,7 @@ Instructions WorkerState::handle(const ExecuteSuccess& ev) {
 // Mirrors _handle_execute_failure / _transition_executing_error.
 Instructions WorkerState::handle(const ExecuteFailure& ev) {
   Instructions out;
+  release_resources(ev.key);
   executing_.erase(ev.key);
   long_running_.erase(ev.key);
   TaskState* ts = find(ev.key);
@@ -608,17 +635,54 @@ void WorkerState::ensure_communicating(const std::string& stimulus_id,
   }
 }
 
-// Mirrors _ensure_computing: fill the threads from the ready queue by priority.
+// Mirrors _ensure_computing and _next_ready_task: fill the threads by priority from
+// the ready queue, or from the constrained queue when its first task (only that one:
+// constrained tasks start in priority order) comes first and its resources are free.
 void WorkerState::ensure_computing(const std::string& stimulus_id, Instructions& out) {
   if (!running_) return;
-  while (static_cast<int>(executing_.size()) < options_.nthreads && !ready_.empty()) {
-    Key key = ready_.begin()->second;
-    ready_.erase(ready_.begin());
+  while (static_cast<int>(executing_.size()) < options_.nthreads) {
+    std::set<QueueEntry>* queue = nullptr;
+    bool constrained_ok = !constrained_.empty() &&
+                          resources_available(tasks_.at(constrained_.begin()->second));
+    if (!ready_.empty() && !constrained_.empty()) {
+      queue = constrained_ok && *constrained_.begin() < *ready_.begin() ? &constrained_
+                                                                        : &ready_;
+    } else if (!ready_.empty()) {
+      queue = &ready_;
+    } else if (constrained_ok) {
+      queue = &constrained_;
+    } else {
+      return;
+    }
+    Key key = queue->begin()->second;
+    queue->erase(queue->begin());
     TaskState& ts = tasks_.at(key);
+    for (const auto& [name, amount] : ts.resource_restrictions)
+      available_resources_[name] -= amount;
     ts.status = TaskStatus::executing;
     executing_.insert(key);
     out.push_back(Execute{key, stimulus_id});
   }
+}
+
+// Mirrors _resource_restrictions_satisfied; a resource this worker lacks is never
+// available.
+bool WorkerState::resources_available(const TaskState& ts) const {
+  return std::all_of(ts.resource_restrictions.begin(), ts.resource_restrictions.end(),
+                     [this](const auto& r) {
+                       auto it = available_resources_.find(r.first);
+                       return it != available_resources_.end() && it->second >= r.second;
+                     });
+}
+
+// Mirrors _release_resources in _execute_done_common: only a task that held a thread
+// (executing or seceded) acquired anything.
+void WorkerState::release_resources(const Key& key) {
+  if (!executing_.contains(key) && !long_running_.contains(key)) return;
+  const TaskState* ts = task(key);
+  if (ts == nullptr) return;
+  for (const auto& [name, amount] : ts->resource_restrictions)
+    available_resources_[name] += amount;
 }
 
 protocol::Value WorkerState::task_finished_msg(const TaskState& ts,
@@ -656,6 +720,9 @@ Status WorkerState::validate() const {
   };
   for (const auto& [key, ts] : tasks_) {
     bool in_ready = ready_.contains({ts.priority, key});
+    bool in_constrained = constrained_.contains({ts.priority, key});
+    if (in_constrained != (ts.status == TaskStatus::constrained))
+      return fail(ts, "constrained queue");
     bool in_needed = data_needed_.contains({ts.priority, key});
     if (in_ready != (ts.status == TaskStatus::ready)) return fail(ts, "ready queue");
     if (in_needed != (ts.status == TaskStatus::fetch)) return fail(ts, "fetch queue");
@@ -683,6 +750,27 @@ Status WorkerState::validate() const {
     }
     if (ts.status == TaskStatus::released && ts.dependents.empty()) {
       return fail(ts, "released and unneeded but not forgotten");
+    }
+  }
+  // Upstream _validate_resources: available + held by running tasks = total.
+  std::map<std::string, double> held = available_resources_;
+  for (const std::set<Key>* running : {&executing_, &long_running_}) {
+    for (const Key& key : *running) {
+      auto it = tasks_.find(key);
+      if (it == tasks_.end()) continue;
+      for (const auto& [name, amount] : it->second.resource_restrictions)
+        held[name] += amount;
+    }
+  }
+  for (const auto& [name, amount] : held) {
+    auto total = total_resources_.find(name);
+    double expected = total == total_resources_.end() ? 0 : total->second;
+    auto available = available_resources_.find(name);
+    bool negative = available != available_resources_.end() && available->second < -1e-9;
+    if (std::abs(amount - expected) > 1e-9 || negative) {
+      return Status::Invalid("resource " + name + ": available plus held is " +
+                             std::to_string(amount) + ", total " +
+                             std::to_string(expected));
     }
   }
   return Status::OK();

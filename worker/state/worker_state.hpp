@@ -5,9 +5,12 @@
 // GatherDep from a peer, SendMsg to the scheduler, FreeData from the store.
 //
 // Tasks move through the upstream states (released, waiting, fetch, flight, ready,
-// executing, memory, error, cancelled, resumed, long-running, missing). A task that
-// is released while executing or in flight becomes `cancelled`; its result is dropped
-// when it arrives. Released tasks nobody depends on are forgotten at once.
+// constrained, executing, memory, error, cancelled, resumed, long-running, missing).
+// A ready task with resource_restrictions is `constrained`: it starts only when each
+// restricted resource is available, holds it while it runs (also after seceding) and
+// gives it back when its execution ends (upstream _acquire/_release_resources). A task
+// that is released while executing or in flight becomes `cancelled`; its result is
+// dropped when it arrives. Released tasks nobody depends on are forgotten at once.
 //
 // Owns every TaskState, the ready queue (by priority), the fetch queue, and the
 // bookkeeping of transfers in flight. Never sends, never blocks, reads no clock:
@@ -42,7 +45,10 @@ struct WorkerStateOptions {
 
 class WorkerState {
  public:
-  explicit WorkerState(WorkerStateOptions options);
+  // `resources` (--resources, {name: amount}; upstream total_resources): tasks with
+  // resource_restrictions run only while every amount they ask for is available.
+  explicit WorkerState(WorkerStateOptions options,
+                       std::map<std::string, double> resources = {});
 
   // Scheduler stream ops (protocol.md §6.4).
   Instructions handle(const protocol::ComputeTask& ev);
@@ -73,6 +79,13 @@ class WorkerState {
   // Tasks still running on a thread that seceded (upstream long_running): they no
   // longer count against nthreads.
   const std::set<Key>& long_running() const { return long_running_; }
+  const std::map<std::string, double>& total_resources() const {
+    return total_resources_;
+  }
+  // What running tasks do not hold (upstream available_resources).
+  const std::map<std::string, double>& available_resources() const {
+    return available_resources_;
+  }
   // {state name: count}, the heartbeat's metrics.task_counts.
   std::map<std::string, std::int64_t> task_counts() const;
   // Bytes of the values in memory (heartbeat managed_bytes).
@@ -115,12 +128,18 @@ class WorkerState {
 
   void ensure_communicating(const std::string& stimulus_id, Instructions& out);
   void ensure_computing(const std::string& stimulus_id, Instructions& out);
+  bool resources_available(const TaskState& ts) const;
+  // The task stops running: give back what it held.
+  void release_resources(const Key& key);
   protocol::Value task_finished_msg(const TaskState& ts,
                                     const std::string& stimulus_id) const;
 
   WorkerStateOptions options_;
   std::unordered_map<Key, TaskState> tasks_;
   std::set<QueueEntry> ready_;
+  std::set<QueueEntry> constrained_;  // upstream WorkerState.constrained
+  std::map<std::string, double> total_resources_;
+  std::map<std::string, double> available_resources_;
   std::set<QueueEntry> data_needed_;
   std::set<Key> executing_;
   std::set<Key> long_running_;

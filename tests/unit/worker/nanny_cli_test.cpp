@@ -28,6 +28,23 @@ TEST_CASE("the nanny is the default, as in dask worker") {
   CHECK(cli->nanny_ready_fd == -1);
 }
 
+TEST_CASE("resources parse as dask worker's, space or comma separated") {
+  auto cli = parse_cli_options({"w", "tcp://s:1", "--resources", "GPU=2 MEM=10e9"});
+  REQUIRE(cli.ok());
+  CHECK(cli->resources == std::map<std::string, double>{{"GPU", 2}, {"MEM", 10e9}});
+  auto commas = parse_resources("GPU=0.5,  TPU=1,");
+  REQUIRE(commas.ok());
+  CHECK(*commas == std::map<std::string, double>{{"GPU", 0.5}, {"TPU", 1}});
+  CHECK(parse_resources("").ok());
+  CHECK_FALSE(parse_resources("GPU").ok());
+  CHECK_FALSE(parse_resources("GPU=two").ok());
+  CHECK_FALSE(parse_resources("=2").ok());
+  // The nanny hands them to its worker process unchanged.
+  Args child = nanny::worker_process_args(
+      {"w", "tcp://s:1", "--resources", "GPU=1", "--nworkers", "2"}, std::nullopt);
+  CHECK(child == Args{"tcp://s:1", "--resources", "GPU=1", "--no-nanny"});
+}
+
 TEST_CASE("the last of --nanny/--no-nanny wins") {
   auto off = parse_cli_options({"w", "tcp://s:1", "--nanny", "--no-nanny"});
   REQUIRE(off.ok());
