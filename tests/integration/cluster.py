@@ -35,10 +35,13 @@ reason "not daskcpp_ready yet"; they always run on stock.
 Files and fixtures
 ------------------
 * cluster.py -- this module: `SchedulerProcess` (either kind), `Cluster`
-  (scheduler + stock workers), `start_cluster`, `wait_for`.
+  (scheduler + stock workers), `start_cluster`, `wait_for`, and `WorkerCluster`
+  (scheduler + daskcpp-worker / stock workers added one by one with their own
+  options; the test_worker_*.py files, through conftest's `worker_cluster`).
 * conftest.py -- fixtures: `scheduler`/`scheduler_address` (bare daskcpp
   scheduler), `scheduler_kind` x `worker_mode` parameters, `cluster` (shared,
-  2 workers), `client`, `cluster_factory` (private clusters), `gate`.
+  2 workers), `client`, `cluster_factory` (private clusters), `gate`,
+  `worker_cluster`.
 * tasks.py -- the task functions (imported by reference on the workers and by
   the scheduler's graph unpickling; PYTHONPATH is set for both).
 * raw_comm.py -- hand-framed socket peer for the bad-input tests.
@@ -466,3 +469,92 @@ def start_cluster(
         print(log, file=sys.stderr)
         raise
     return cluster
+
+
+# ---- daskcpp-worker / stock worker clusters ---------------------------------
+
+
+def daskcpp_worker_binary() -> Path:
+    """The daskcpp-worker binary: ``$DASKCPP_BUILD_DIR/worker/daskcpp-worker``, else
+    the first of build/release, build/debug that has one. Skips the test when none
+    is built; fails it when DASKCPP_BUILD_DIR names a build without one (CI must not
+    silently skip)."""
+    import pytest
+
+    build_dir = os.environ.get("DASKCPP_BUILD_DIR")
+    if build_dir:
+        path = Path(build_dir).resolve() / "worker" / "daskcpp-worker"
+        assert path.is_file(), f"{path} does not exist"
+        return path
+    for name in ("release", "debug"):
+        path = REPO_ROOT / "build" / name / "worker" / "daskcpp-worker"
+        if path.is_file():
+            return path
+    pytest.skip("daskcpp-worker not built (set DASKCPP_BUILD_DIR)")
+
+
+class WorkerCluster:
+    """A scheduler of `kind` (stock or daskcpp) plus the daskcpp-worker and stock
+    `dask worker` processes a test adds one by one, each with the test's own options
+    (the worker integration tests: test_worker_*.py). Unlike `Cluster`, nothing is
+    waited for until `client(n)`.
+
+    Owns its processes: `close()` stops them all (SIGTERM, 5 s, then SIGKILL of the
+    process group). Used from the test thread only."""
+
+    def __init__(self, tmp_path: Path, kind: str, env: dict[str, str] | None = None):
+        self.tmp_path = Path(tmp_path)
+        # Every process imports the tests' functions by reference, as user code.
+        self.python_path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
+        # Stock's Active Memory Manager drops redundant replicas every 2 s, which
+        # would race the who_has checks that prove a transfer happened. `env`
+        # (scheduler only) is applied last.
+        scheduler_env = {
+            "PYTHONPATH": self.python_path,
+            "DASK_DISTRIBUTED__SCHEDULER__ACTIVE_MEMORY_MANAGER__START": "False",
+            **(env or {}),
+        }
+        self.scheduler = SchedulerProcess(self.tmp_path, kind, env=scheduler_env)
+        self.procs: list[ManagedProcess] = [self.scheduler]
+        self.scheduler_file = self.scheduler.scheduler_file
+        self.address = self.scheduler.address
+
+    def add_daskcpp_worker(self, name: str, *extra_args: str, nthreads: int = 2, nanny: bool = False) -> ManagedProcess:
+        """Starts `daskcpp-worker --name name` on this scheduler; does not wait for
+        it to register. Without `nanny` it runs with --no-nanny; with it, under
+        its nanny (daskcpp-worker's default: no flag is added). `extra_args`
+        (--memory-limit, --death-timeout, ...) follow the common ones."""
+        argv = [str(daskcpp_worker_binary()), "--scheduler-file", str(self.scheduler_file),
+                "--host", "127.0.0.1", "--nthreads", str(nthreads), "--name", name]  # fmt: skip
+        if not nanny:
+            argv.append("--no-nanny")
+        return self._spawn(name, [*argv, *extra_args])
+
+    def add_stock_worker(self, name: str, *extra_args: str, nthreads: int = 1) -> ManagedProcess:
+        """Starts `dask worker --no-nanny --name name` on this scheduler; does not
+        wait for it to register. `extra_args` follow the common ones."""
+        argv = [str(DASK_CLI), "worker", "--scheduler-file", str(self.scheduler_file),
+                "--host", "127.0.0.1", "--nthreads", str(nthreads), "--name", name,
+                "--no-nanny", "--no-dashboard"]  # fmt: skip
+        return self._spawn(name, [*argv, *extra_args])
+
+    def client(self, n_workers: int, timeout: float = START_TIMEOUT_S):
+        """A distributed.Client on the scheduler, returned once `n_workers` workers
+        are there (the caller closes it: `with cluster.client(n) as client`)."""
+        from distributed import Client
+
+        client = Client(self.address, timeout=timeout)
+        client.wait_for_workers(n_workers, timeout=timeout)
+        return client
+
+    def logs(self, tail_lines: int = 80) -> str:
+        return "\n".join(f"==== {p.describe()}\n{p.log_text(tail_lines)}" for p in self.procs)
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop(timeout=5)
+
+    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, self.tmp_path / f"{name}.log", env={"PYTHONPATH": self.python_path})
+        self.procs.append(proc)
+        return proc

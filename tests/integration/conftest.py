@@ -11,6 +11,8 @@ Fixtures:
 * `cluster` -- the shared scheduler + 2 workers for (kind, mode).
 * `client` -- a fresh distributed.Client on `cluster`.
 * `cluster_factory` -- private clusters for tests that damage them.
+* `worker_cluster` -- a `WorkerCluster` of `scheduler_kind` (scheduler only; the
+  test adds daskcpp-worker / stock workers), for the test_worker_*.py files.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cluster import (  # noqa: F401 - wait_for/SchedulerProcess are re-exported 
     WORKER_MODES,
     Cluster,
     SchedulerProcess,
+    WorkerCluster,
     daskcpp_binary_required,
     daskcpp_scheduler_binary,
     start_cluster,
@@ -225,6 +228,18 @@ def cluster_factory(scheduler_kind, tmp_path):
     factory = ClusterFactory(scheduler_kind, tmp_path)
     yield factory
     factory.close()
+
+
+@pytest.fixture
+def worker_cluster(tmp_path, request, scheduler_kind):
+    """A `WorkerCluster` of this test's scheduler kind in `tmp_path`; its logs are
+    printed when the test fails, its processes stopped at teardown."""
+    cluster = WorkerCluster(tmp_path, scheduler_kind)
+    yield cluster
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        print(cluster.logs())
+    cluster.close()
 
 
 class Gate:

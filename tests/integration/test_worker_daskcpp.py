@@ -15,106 +15,19 @@ fail if DASKCPP_BUILD_DIR is set and the binary is missing).
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 from operator import add
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cluster import DASK_CLI, REPO_ROOT, TESTS_DIR, ManagedProcess, SchedulerProcess, wait_for
-
-START_TIMEOUT_S = 30.0
+from cluster import wait_for
 
 # Every scenario runs under both schedulers (conftest's scheduler_kind).
 pytestmark = pytest.mark.daskcpp_ready
 
-
-def daskcpp_worker_binary() -> Path | None:
-    build_dir = os.environ.get("DASKCPP_BUILD_DIR")
-    if build_dir:
-        return Path(build_dir).resolve() / "worker" / "daskcpp-worker"
-    for name in ("release", "debug"):
-        path = REPO_ROOT / "build" / name / "worker" / "daskcpp-worker"
-        if path.is_file():
-            return path
-    return None
-
-
-def _binary_or_skip() -> Path:
-    binary = daskcpp_worker_binary()
-    if binary is None:
-        pytest.skip("daskcpp-worker not built (set DASKCPP_BUILD_DIR)")
-    assert binary.is_file(), f"{binary} does not exist"
-    return binary
-
-
-class WorkerTestCluster:
-    """A scheduler of `kind` (stock or daskcpp, via cluster.SchedulerProcess) plus
-    workers we add; everything killed at close."""
-
-    def __init__(self, tmp_path: Path, kind: str):
-        self.tmp_path = tmp_path
-        self.procs: list[ManagedProcess] = []
-        python_path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
-        # Stock's Active Memory Manager drops redundant replicas every 2 s, which
-        # would race the who_has checks that prove a transfer happened.
-        env = {"PYTHONPATH": python_path, "DASK_DISTRIBUTED__SCHEDULER__ACTIVE_MEMORY_MANAGER__START": "False"}
-        self.scheduler = SchedulerProcess(tmp_path, kind, env=env)
-        self.procs.append(self.scheduler)
-        self.scheduler_file = self.scheduler.scheduler_file
-        self.address = self.scheduler.address
-
-    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
-        # Every process imports this module's functions by reference, as user code.
-        python_path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
-        proc = ManagedProcess(name, argv, self.tmp_path / f"{name}.log",
-                              env={"PYTHONPATH": python_path})
-        self.procs.append(proc)
-        return proc
-
-    def add_daskcpp_worker(self, name: str, nthreads: int = 2) -> ManagedProcess:
-        return self._spawn(
-            name,
-            [str(_binary_or_skip()), "--scheduler-file", str(self.scheduler_file),
-             "--host", "127.0.0.1", "--nthreads", str(nthreads), "--name", name,
-             "--memory-limit", "2GB", "--no-nanny", "--death-timeout", "20"],
-        )
-
-    def add_stock_worker(self, name: str, nthreads: int = 1) -> ManagedProcess:
-        return self._spawn(
-            name,
-            [str(DASK_CLI), "worker", "--scheduler-file", str(self.scheduler_file),
-             "--host", "127.0.0.1", "--nthreads", str(nthreads), "--name", name,
-             "--no-nanny", "--no-dashboard"],
-        )
-
-    def logs(self) -> str:
-        return "\n".join(f"==== {p.describe()}\n{p.log_text(80)}" for p in self.procs)
-
-    def close(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop(timeout=5)
-
-
-@pytest.fixture
-def worker_cluster(tmp_path, request, scheduler_kind):
-    cluster = WorkerTestCluster(tmp_path, scheduler_kind)
-    yield cluster
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        print(cluster.logs())
-    cluster.close()
-
-
-def _client(cluster: WorkerTestCluster, n_workers: int):
-    from distributed import Client
-
-    client = Client(cluster.address, timeout=START_TIMEOUT_S)
-    client.wait_for_workers(n_workers, timeout=START_TIMEOUT_S)
-    return client
+# The options every daskcpp-worker here runs with (also test_worker_tasks_client.py).
+CPP_WORKER_ARGS = ("--memory-limit", "2GB", "--death-timeout", "20")
 
 
 def _addresses_by_name(client) -> dict[str, str]:
@@ -137,8 +50,8 @@ def test_daskcpp_worker_alone(worker_cluster):
     import dask
     import dask.array as da
 
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         assert list(_addresses_by_name(client)) == ["cpp"]
         assert client.submit(inc, 41).result() == 42
         futures = client.map(inc, range(100))
@@ -161,8 +74,8 @@ def test_daskcpp_worker_alone(worker_cluster):
 
 def test_mixed_cluster_transfers_both_ways(worker_cluster):
     worker_cluster.add_stock_worker("stock")
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 2) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(2) as client:
         names = _addresses_by_name(client)
         stock, cpp = names["stock"], names["cpp"]
         a = client.submit(np.arange, 10_000, workers=[stock], key="a")
@@ -194,8 +107,8 @@ def test_map_reduce_over_mixed_cluster(worker_cluster):
     import dask.array as da
 
     worker_cluster.add_stock_worker("stock")
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 2) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(2) as client:
         x = da.arange(40_000, chunks=2_000).reshape(200, 200)
         expected = (np.arange(40_000).reshape(200, 200) * 2).sum(axis=0)
         result = (x * 2).sum(axis=0).compute()
@@ -205,8 +118,8 @@ def test_map_reduce_over_mixed_cluster(worker_cluster):
 
 
 def test_task_error_reaches_client(worker_cluster):
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         bad = client.submit(fail, 3)
         with pytest.raises(CustomError, match="bad value 3"):
             bad.result()
@@ -220,16 +133,16 @@ def test_task_error_reaches_client(worker_cluster):
 
 
 def test_scatter_to_daskcpp_worker(worker_cluster):
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         [data] = client.scatter([np.arange(5)])
         assert client.submit(lambda v: int(v.sum()), data).result() == 10
         assert client.gather(data).tolist() == [0, 1, 2, 3, 4]
 
 
 def test_sigterm_closes_cleanly(worker_cluster):
-    worker = worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker = worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         assert client.submit(inc, 1).result() == 2
         worker.popen.send_signal(signal.SIGTERM)
         assert worker.popen.wait(timeout=20) == 0
@@ -237,8 +150,8 @@ def test_sigterm_closes_cleanly(worker_cluster):
 
 
 def test_scheduler_close_stops_worker(worker_cluster, scheduler_kind):
-    worker = worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker = worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         [address] = _addresses_by_name(client).values()
         client.retire_workers([address], close_workers=True)
         assert worker.popen.wait(timeout=20) == 0
@@ -259,8 +172,8 @@ def _check_big(arr, offset):
 
 def test_100mb_chunk_moves_both_ways(worker_cluster):
     worker_cluster.add_stock_worker("stock")
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 2) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(2) as client:
         names = _addresses_by_name(client)
         stock, cpp = names["stock"], names["cpp"]
         from_stock = client.submit(_big_chunk, 1, workers=[stock], key="big-stock")
@@ -287,8 +200,8 @@ def _slow_inc(x):
 
 def test_daskcpp_worker_sigkilled_mid_graph(worker_cluster):
     worker_cluster.add_stock_worker("stock")
-    cpp_proc = worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 2) as client:
+    cpp_proc = worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(2) as client:
         cpp = _addresses_by_name(client)["cpp"]
         layer = client.map(_slow_inc, range(200), key=[f"inc-{i}" for i in range(200)])
         total = client.submit(sum, layer, key="total")
@@ -308,8 +221,8 @@ def test_bridge_failure_errs_the_task(worker_cluster):
     # The Python bridge re-raises KeyboardInterrupt instead of reporting it as the
     # task's exception: a failure of the bridge itself, which must still err the
     # task (not leave it processing forever). daskcpp-worker only.
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         bad = client.submit(_raise_keyboard_interrupt, key="bridge-fails")
         with pytest.raises(RuntimeError, match="daskcpp-worker could not run the task"):
             bad.result(timeout=30)

@@ -15,18 +15,16 @@ returns its memory to the OS and RSS follows what the worker holds).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cluster import DASK_CLI, TESTS_DIR, ManagedProcess, SchedulerProcess, wait_for
+from cluster import ManagedProcess, wait_for
 
 # Every scenario runs under both schedulers (conftest's scheduler_kind).
 pytestmark = pytest.mark.daskcpp_ready
 
-START_TIMEOUT_S = 30.0
 MEMORY_LIMIT = 400_000_000
 CHUNK_ELEMENTS = 5_000_000  # float64: 40 MB
 N_CHUNKS = 30  # 1.2 GB held: 3x the limit
@@ -45,78 +43,19 @@ def expected_checksum(seed: int) -> str:
     return checksum(make_chunk(seed))
 
 
-def _worker_binary() -> Path:
-    from test_worker_daskcpp import daskcpp_worker_binary
-
-    binary = daskcpp_worker_binary()
-    if binary is None:
-        pytest.skip("daskcpp-worker not built (set DASKCPP_BUILD_DIR)")
-    assert binary.is_file(), f"{binary} does not exist"
-    return binary
+def _local_directory(cluster) -> Path:
+    return cluster.tmp_path / "cpp-space"
 
 
-class MemoryCluster:
-    """A scheduler of `kind`, a daskcpp-worker with a memory limit and optionally a
-    stock worker; everything killed at close."""
-
-    def __init__(self, tmp_path: Path, kind: str):
-        self.tmp_path = tmp_path
-        self.python_path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
-        env = {"PYTHONPATH": self.python_path,
-               "DASK_DISTRIBUTED__SCHEDULER__ACTIVE_MEMORY_MANAGER__START": "False"}
-        self.scheduler = SchedulerProcess(tmp_path, kind, env=env)
-        self.procs: list = [self.scheduler]
-        self.local_directory = tmp_path / "cpp-space"
-
-    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
-        proc = ManagedProcess(name, argv, self.tmp_path / f"{name}.log", env={"PYTHONPATH": self.python_path})
-        self.procs.append(proc)
-        return proc
-
-    def add_daskcpp_worker(self, name: str = "cpp") -> ManagedProcess:
-        return self._spawn(
-            name,
-            [str(_worker_binary()), "--scheduler-file", str(self.scheduler.scheduler_file),
-             "--host", "127.0.0.1", "--nthreads", "2", "--name", name,
-             "--memory-limit", str(MEMORY_LIMIT), "--local-directory", str(self.local_directory),
-             "--no-nanny", "--death-timeout", "20"],
-        )
-
-    def add_stock_worker(self, name: str = "stock") -> ManagedProcess:
-        return self._spawn(
-            name,
-            [str(DASK_CLI), "worker", "--scheduler-file", str(self.scheduler.scheduler_file),
-             "--host", "127.0.0.1", "--nthreads", "1", "--name", name,
-             "--no-nanny", "--no-dashboard", "--memory-limit", "0"],
-        )
-
-    def spill_files(self) -> list[Path]:
-        return [p for p in self.local_directory.rglob("*") if p.is_file()]
-
-    def logs(self) -> str:
-        return "\n".join(f"==== {p.describe()}\n{p.log_text(60)}" for p in self.procs)
-
-    def close(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop(timeout=5)
+def _add_cpp_worker(cluster) -> ManagedProcess:
+    """The daskcpp-worker "cpp" with the memory limit, spilling to _local_directory."""
+    return cluster.add_daskcpp_worker(
+        "cpp", "--memory-limit", str(MEMORY_LIMIT), "--local-directory", str(_local_directory(cluster)),
+        "--death-timeout", "20")  # fmt: skip
 
 
-@pytest.fixture
-def memory_cluster(tmp_path, request, scheduler_kind):
-    cluster = MemoryCluster(tmp_path, scheduler_kind)
-    yield cluster
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        print(cluster.logs())
-    cluster.close()
-
-
-def _client(cluster: MemoryCluster, n_workers: int):
-    from distributed import Client
-
-    client = Client(cluster.scheduler.address, timeout=START_TIMEOUT_S)
-    client.wait_for_workers(n_workers, timeout=START_TIMEOUT_S)
-    return client
+def _spill_files(cluster) -> list[Path]:
+    return [p for p in _local_directory(cluster).rglob("*") if p.is_file()]
 
 
 def _worker_info(client, name: str) -> tuple[str, dict]:
@@ -139,9 +78,9 @@ def _hold_chunks(client, cpp: str, n: int) -> list:
     return futures
 
 
-def test_graph_of_three_times_the_limit_spills_and_loses_nothing(memory_cluster):
-    memory_cluster.add_daskcpp_worker()
-    with _client(memory_cluster, 1) as client:
+def test_graph_of_three_times_the_limit_spills_and_loses_nothing(worker_cluster):
+    _add_cpp_worker(worker_cluster)
+    with worker_cluster.client(1) as client:
         cpp, info = _worker_info(client, "cpp")
         assert info["memory_limit"] == MEMORY_LIMIT
         futures = _hold_chunks(client, cpp, N_CHUNKS)
@@ -156,7 +95,7 @@ def test_graph_of_three_times_the_limit_spills_and_loses_nothing(memory_cluster)
         # One spill file per spilled chunk (the heartbeat may lag a spill: retry).
         def files_match_metrics():
             m = _metrics(client, "cpp")
-            return len(memory_cluster.spill_files()) * 40_000_000 == m["spilled_bytes"]["memory"]
+            return len(_spill_files(worker_cluster)) * 40_000_000 == m["spilled_bytes"]["memory"]
 
         wait_for(files_match_metrics, timeout=30, what="spill files matching the metrics", interval=0.25)
         m = _metrics(client, "cpp")
@@ -173,25 +112,25 @@ def test_graph_of_three_times_the_limit_spills_and_loses_nothing(memory_cluster)
         # Straight from the worker to the client: chunk 0 was the first spilled.
         for i in (0, 1, N_CHUNKS - 1):
             assert np.array_equal(client.gather(futures[i], direct=True), make_chunk(i))
-        assert memory_cluster.scheduler.proc.poll() is None
+        assert worker_cluster.scheduler.proc.poll() is None
 
         del futures
-        wait_for(lambda: not memory_cluster.spill_files(), timeout=30, what="spill files removed", interval=0.25)
+        wait_for(lambda: not _spill_files(worker_cluster), timeout=30, what="spill files removed", interval=0.25)
         wait_for(lambda: _metrics(client, "cpp")["spilled_bytes"] == {"memory": 0, "disk": 0},
                  timeout=30, what="no spilled bytes reported", interval=0.25)
 
 
-def test_spilled_values_served_to_stock_worker_and_client(memory_cluster):
-    memory_cluster.add_stock_worker()
-    memory_cluster.add_daskcpp_worker()
-    with _client(memory_cluster, 2) as client:
+def test_spilled_values_served_to_stock_worker_and_client(worker_cluster):
+    worker_cluster.add_stock_worker("stock", "--memory-limit", "0")
+    _add_cpp_worker(worker_cluster)
+    with worker_cluster.client(2) as client:
         cpp, _ = _worker_info(client, "cpp")
         stock, _ = _worker_info(client, "stock")
         n = 12  # 480 MB on a 400 MB limit: at least 6 chunks on disk
         futures = _hold_chunks(client, cpp, n)
         wait_for(lambda: _metrics(client, "cpp")["spilled_bytes"]["disk"] >= 6 * 40_000_000,
                  timeout=30, what="chunks spilled", interval=0.25)
-        assert len(memory_cluster.spill_files()) >= 6
+        assert len(_spill_files(worker_cluster)) >= 6
 
         # The stock worker fetches every chunk from ours (get_data), spilled or not.
         sums = client.gather([

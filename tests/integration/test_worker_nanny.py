@@ -22,12 +22,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-from pathlib import Path
 
 import psutil
 import pytest
 
-from cluster import REPO_ROOT, TESTS_DIR, ManagedProcess, SchedulerProcess, wait_for
+from cluster import ManagedProcess, wait_for
 
 START_TIMEOUT_S = 45.0
 
@@ -36,65 +35,13 @@ START_TIMEOUT_S = 45.0
 pytestmark = [pytest.mark.daskcpp_ready, pytest.mark.timeout(150)]
 
 
-def _binary() -> Path:
-    build_dir = os.environ.get("DASKCPP_BUILD_DIR")
-    if build_dir:
-        path = Path(build_dir).resolve() / "worker" / "daskcpp-worker"
-        assert path.is_file(), f"{path} does not exist"
-        return path
-    for name in ("release", "debug"):
-        path = REPO_ROOT / "build" / name / "worker" / "daskcpp-worker"
-        if path.is_file():
-            return path
-    pytest.skip("daskcpp-worker not built (set DASKCPP_BUILD_DIR)")
+# The options every daskcpp-worker (nanny) command here runs with.
+NANNY_ARGS = ("--memory-limit", "2GB", "--death-timeout", "30")
 
 
-class NannyCluster:
-    """A scheduler of `kind` plus daskcpp-worker commands (each a nanny process with
-    its worker children); everything killed at close."""
-
-    def __init__(self, tmp_path: Path, kind: str):
-        self.tmp_path = tmp_path
-        self.procs: list[ManagedProcess] = []
-        self.python_path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
-        env = {"PYTHONPATH": self.python_path, "DASK_DISTRIBUTED__SCHEDULER__ACTIVE_MEMORY_MANAGER__START": "False"}
-        self.scheduler = SchedulerProcess(tmp_path, kind, env=env)
-        self.procs.append(self.scheduler)
-        self.address = self.scheduler.address
-
-    def add_worker(self, name: str, *extra: str, nthreads: int = 1) -> ManagedProcess:
-        argv = [str(_binary()), "--scheduler-file", str(self.scheduler.scheduler_file),
-                "--host", "127.0.0.1", "--nthreads", str(nthreads), "--name", name,
-                "--memory-limit", "2GB", "--death-timeout", "30", *extra]  # fmt: skip
-        proc = ManagedProcess(f"nanny-{name}", argv, self.tmp_path / f"nanny-{name}.log",
-                              env={"PYTHONPATH": self.python_path})
-        self.procs.append(proc)
-        return proc
-
-    def logs(self) -> str:
-        return "\n".join(f"==== {p.describe()}\n{p.log_text(80)}" for p in self.procs)
-
-    def close(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop(timeout=5)
-
-
-@pytest.fixture
-def nanny_cluster(tmp_path, request, scheduler_kind):
-    cluster = NannyCluster(tmp_path, scheduler_kind)
-    yield cluster
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        print(cluster.logs())
-    cluster.close()
-
-
-def _client(cluster: NannyCluster, n_workers: int):
-    from distributed import Client
-
-    client = Client(cluster.address, timeout=START_TIMEOUT_S)
-    client.wait_for_workers(n_workers, timeout=START_TIMEOUT_S)
-    return client
+def _add_nanny(cluster, name: str, *extra: str) -> ManagedProcess:
+    """Starts a daskcpp-worker command with its nanny (the default) and one thread."""
+    return cluster.add_daskcpp_worker(name, *NANNY_ARGS, *extra, nthreads=1, nanny=True)
 
 
 def _workers_by_name(client) -> dict[str, dict]:
@@ -131,10 +78,10 @@ def _pid():
     return os.getpid()
 
 
-def test_sigkilled_worker_process_comes_back(nanny_cluster):
-    nanny_a = nanny_cluster.add_worker("a")
-    nanny_cluster.add_worker("b")
-    with _client(nanny_cluster, 2) as client:
+def test_sigkilled_worker_process_comes_back(worker_cluster):
+    nanny_a = _add_nanny(worker_cluster, "a")
+    _add_nanny(worker_cluster, "b")
+    with worker_cluster.client(2, timeout=START_TIMEOUT_S) as client:
         before = _workers_by_name(client)
         assert sorted(before) == ["a", "b"]
         # Each worker registered with its nanny's address (and they differ).
@@ -161,11 +108,11 @@ def test_sigkilled_worker_process_comes_back(nanny_cluster):
         assert re.search(rf"Worker process {old_pid} was killed by signal 9", nanny_a.log_text())
 
 
-def test_client_restart(nanny_cluster):
+def test_client_restart(worker_cluster):
     from distributed.client import FutureCancelledError
 
-    nannies = {name: nanny_cluster.add_worker(name) for name in ("a", "b")}
-    with _client(nanny_cluster, 2) as client:
+    nannies = {name: _add_nanny(worker_cluster, name) for name in ("a", "b")}
+    with worker_cluster.client(2, timeout=START_TIMEOUT_S) as client:
         old_pids = {name: _only_child(proc) for name, proc in nannies.items()}
         held = client.map(inc, range(10))
         assert client.gather(held) == list(range(1, 11))
@@ -188,9 +135,9 @@ def test_client_restart(nanny_cluster):
         assert client.submit(sum, client.map(inc, range(5))).result() == 15
 
 
-def test_nworkers_two(nanny_cluster):
-    nanny = nanny_cluster.add_worker("w", "--nworkers", "2")
-    with _client(nanny_cluster, 2) as client:
+def test_nworkers_two(worker_cluster):
+    nanny = _add_nanny(worker_cluster, "w", "--nworkers", "2")
+    with worker_cluster.client(2, timeout=START_TIMEOUT_S) as client:
         workers = _workers_by_name(client)
         assert sorted(workers) == ["w-0", "w-1"]
         assert workers["w-0"]["nanny"] != workers["w-1"]["nanny"]
@@ -206,9 +153,9 @@ def test_nworkers_two(nanny_cluster):
         wait_for(lambda: not client.scheduler_info()["workers"], 20, "both workers removed")
 
 
-def test_sigterm_stops_nanny_and_worker(nanny_cluster):
-    nanny = nanny_cluster.add_worker("a")
-    with _client(nanny_cluster, 1) as client:
+def test_sigterm_stops_nanny_and_worker(worker_cluster):
+    nanny = _add_nanny(worker_cluster, "a")
+    with worker_cluster.client(1, timeout=START_TIMEOUT_S) as client:
         assert client.submit(inc, 1).result() == 2
         child = _only_child(nanny)
         nanny.popen.send_signal(signal.SIGTERM)
@@ -222,9 +169,9 @@ def test_sigterm_stops_nanny_and_worker(nanny_cluster):
         wait_for(lambda: not client.scheduler_info()["workers"], 20, "worker removed")
 
 
-def test_scheduler_close_closes_nanny(nanny_cluster, scheduler_kind):
-    nanny = nanny_cluster.add_worker("a")
-    with _client(nanny_cluster, 1) as client:
+def test_scheduler_close_closes_nanny(worker_cluster, scheduler_kind):
+    nanny = _add_nanny(worker_cluster, "a")
+    with worker_cluster.client(1, timeout=START_TIMEOUT_S) as client:
         assert client.submit(inc, 1).result() == 2
         child = _only_child(nanny)
         client.shutdown()

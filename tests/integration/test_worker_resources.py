@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from distributed import wait
 
-from test_worker_daskcpp import WorkerTestCluster, _binary_or_skip, _client
 
 pytestmark = pytest.mark.daskcpp_ready
 
@@ -35,34 +34,16 @@ def hold_gpu(x, marker_dir):
     return x * 10, get_worker().address
 
 
-@pytest.fixture
-def resources_cluster(tmp_path, request, scheduler_kind):
-    cluster = WorkerTestCluster(tmp_path, scheduler_kind)
-    yield cluster
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        print(cluster.logs())
-    cluster.close()
-
-
-def _add_gpu_worker(cluster: WorkerTestCluster, name: str, nanny: bool) -> None:
-    cluster._spawn(
-        name,
-        [str(_binary_or_skip()), "--scheduler-file", str(cluster.scheduler_file),
-         "--host", "127.0.0.1", "--nthreads", "2", "--name", name,
-         "--resources", "GPU=1", "--nanny" if nanny else "--no-nanny",
-         "--death-timeout", "20"],
-    )
-
-
 @pytest.mark.parametrize("nanny", [False, True], ids=["no-nanny", "nanny"])
 def test_resource_restricted_tasks_run_on_the_worker_with_the_resource(
-        resources_cluster, tmp_path, nanny):
-    resources_cluster.add_stock_worker("stock", nthreads=2)
-    _add_gpu_worker(resources_cluster, "cpp", nanny)
+        worker_cluster, tmp_path, nanny):
+    worker_cluster.add_stock_worker("stock", nthreads=2)
+    nanny_flag = ("--nanny",) if nanny else ()
+    worker_cluster.add_daskcpp_worker("cpp", "--resources", "GPU=1", *nanny_flag, "--death-timeout", "20",
+                                      nanny=nanny)
     markers = tmp_path / "markers"
     markers.mkdir()
-    with _client(resources_cluster, 2) as client:
+    with worker_cluster.client(2) as client:
         workers = client.scheduler_info()["workers"]
         by_name = {w["name"]: (addr, w) for addr, w in workers.items()}
         cpp, cpp_info = by_name["cpp"]

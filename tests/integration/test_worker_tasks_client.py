@@ -18,8 +18,7 @@ import pytest
 from distributed import WorkerPlugin, get_client, get_worker, rejoin, secede, worker_client
 
 from cluster import wait_for
-from test_worker_daskcpp import WorkerTestCluster, _addresses_by_name, _client  # noqa: F401
-from test_worker_daskcpp import worker_cluster  # noqa: F401  (fixture)
+from test_worker_daskcpp import CPP_WORKER_ARGS, _addresses_by_name
 
 daskcpp_ready = pytest.mark.daskcpp_ready
 
@@ -104,8 +103,8 @@ class FailingPlugin(WorkerPlugin):
 
 @daskcpp_ready
 def test_task_get_client_secede_rejoin(worker_cluster):
-    worker_cluster.add_daskcpp_worker("cpp", nthreads=1)
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS, nthreads=1)
+    with worker_cluster.client(1) as client:
         assert client.submit(sum_of_incs, 10, key="outer").result(timeout=45) == 55
         # The worker's thread count is back to one: plain tasks still run.
         assert client.gather(client.map(inc, range(5))) == [1, 2, 3, 4, 5]
@@ -113,8 +112,8 @@ def test_task_get_client_secede_rejoin(worker_cluster):
 
 @daskcpp_ready
 def test_worker_client_recursion_on_one_thread(worker_cluster):
-    worker_cluster.add_daskcpp_worker("cpp", nthreads=1)
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS, nthreads=1)
+    with worker_cluster.client(1) as client:
         # fib(6) nests worker_client five deep; without secede (and the scheduler
         # learning `long-running`) the single thread would deadlock.
         assert client.submit(fib, 6).result(timeout=50) == 8
@@ -122,8 +121,8 @@ def test_worker_client_recursion_on_one_thread(worker_cluster):
 
 @daskcpp_ready
 def test_get_worker_inside_task(worker_cluster):
-    worker_cluster.add_daskcpp_worker("cpp", nthreads=2)
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS, nthreads=2)
+    with worker_cluster.client(1) as client:
         address = _addresses_by_name(client)["cpp"]
         info = client.submit(whoami, key=("who", 1)).result()
         assert info == {
@@ -137,8 +136,8 @@ def test_get_worker_inside_task(worker_cluster):
 
 @daskcpp_ready
 def test_client_run(worker_cluster):
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         address = _addresses_by_name(client)["cpp"]
         assert client.run(add_run, 40, b=2) == {address: 42}
         assert client.run(worker_name) == {address: "cpp"}
@@ -154,8 +153,8 @@ def test_client_run(worker_cluster):
 
 @daskcpp_ready
 def test_worker_plugin(worker_cluster):
-    worker_cluster.add_daskcpp_worker("cpp")
-    with _client(worker_cluster, 1) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS)
+    with worker_cluster.client(1) as client:
         address = _addresses_by_name(client)["cpp"]
         assert client.run(plugin_state) == {address: None}
         client.register_plugin(MarkPlugin(1))
@@ -175,7 +174,7 @@ def test_plugin_reaches_worker_started_later(worker_cluster):
 
     with Client(worker_cluster.address, timeout=30) as client:
         client.register_plugin(MarkPlugin(7))
-        worker_cluster.add_daskcpp_worker("late")
+        worker_cluster.add_daskcpp_worker("late", *CPP_WORKER_ARGS)
         client.wait_for_workers(1, timeout=30)
         address = _addresses_by_name(client)["late"]
 
@@ -188,8 +187,8 @@ def test_plugin_reaches_worker_started_later(worker_cluster):
 @daskcpp_ready
 def test_mixed_cluster(worker_cluster):
     worker_cluster.add_stock_worker("stock", nthreads=1)
-    worker_cluster.add_daskcpp_worker("cpp", nthreads=1)
-    with _client(worker_cluster, 2) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS, nthreads=1)
+    with worker_cluster.client(2) as client:
         names = _addresses_by_name(client)
         stock, cpp = names["stock"], names["cpp"]
         assert client.run(worker_name) == {stock: "stock", cpp: "cpp"}
@@ -202,8 +201,8 @@ def test_mixed_cluster(worker_cluster):
 @daskcpp_ready
 def test_mixed_cluster_plugin(worker_cluster):
     worker_cluster.add_stock_worker("stock", nthreads=1)
-    worker_cluster.add_daskcpp_worker("cpp", nthreads=1)
-    with _client(worker_cluster, 2) as client:
+    worker_cluster.add_daskcpp_worker("cpp", *CPP_WORKER_ARGS, nthreads=1)
+    with worker_cluster.client(2) as client:
         names = _addresses_by_name(client)
         stock, cpp = names["stock"], names["cpp"]
         client.register_plugin(MarkPlugin(3))
