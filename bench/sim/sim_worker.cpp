@@ -12,6 +12,7 @@
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/rpc_server.hpp"
 #include "protocol/messages/rpc_ops.hpp"
+#include "protocol/messages/uuid.hpp"
 
 namespace daskcpp::bench {
 
@@ -25,18 +26,6 @@ using protocol::Value;
 constexpr std::chrono::milliseconds kStreamInterval{2};
 // Reported to the scheduler; the sim worker holds nothing but Nones.
 constexpr std::int64_t kMemoryLimit = 2LL << 30;
-
-std::string uuid4(std::mt19937_64& gen) {
-  std::uint64_t a = gen(), b = gen();
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
-}
 
 std::int64_t process_rss_bytes() {
   std::ifstream statm("/proc/self/statm");
@@ -77,7 +66,7 @@ SimWorker::SimWorker(asio::io_context& io, protocol::ConnectionPool& pool,
       heartbeat_timer_(io) {
   std::random_device rd;
   std::mt19937_64 gen(rd());
-  server_id_ = "Worker-" + uuid4(gen);
+  server_id_ = "Worker-" + protocol::uuid4(gen);
 }
 
 std::string SimWorker::stimulus_id(std::string_view prefix) const {

@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <random>
 
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/rpc_server.hpp"
+#include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
 #include "python_compat/graph_materializer.hpp"
 #include "python_compat/interpreter.hpp"
@@ -24,23 +24,6 @@ namespace daskcpp::scheduler {
 namespace {
 
 using protocol::Value;
-
-// "Scheduler-" + a random (version 4) UUID, as upstream's uuid.uuid4().
-std::string make_scheduler_id() {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
-  std::uint64_t hi = rng();
-  std::uint64_t lo = rng();
-  hi = (hi & ~0xF000ull) | 0x4000ull;                  // version 4
-  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);  // variant 10xx
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "Scheduler-%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return buf;
-}
 
 // The subset of Value that identity() produces, as JSON for the scheduler file.
 nlohmann::json to_json(const Value& v) {
@@ -89,7 +72,7 @@ SchedulerServer::SchedulerServer(SchedulerOptions options)
       signals_(io_, SIGINT, SIGTERM),
       idle_timer_(io_),
       shutdown_timer_(io_),
-      id_(make_scheduler_id()),
+      id_("Scheduler-" + protocol::uuid4()),
       ttl_timer_(io_) {
   service_ = std::make_unique<SchedulerService>(*this, options_.config);
 }

@@ -2,12 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
-#include <random>
-
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/rpc_server.hpp"
+#include "protocol/messages/uuid.hpp"
 
 namespace daskcpp::worker::nanny {
 
@@ -25,21 +23,6 @@ using protocol::Value;
 constexpr std::chrono::milliseconds kUnregisterTimeout{10'000};
 // How long a worker that failed to start waits before the next attempt.
 constexpr std::chrono::milliseconds kRetryDelay{1'000};
-
-std::string uuid4() {
-  std::random_device rd;
-  std::mt19937_64 gen(rd());
-  std::uniform_int_distribution<std::uint64_t> dist;
-  std::uint64_t a = dist(gen), b = dist(gen);
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
-}
 
 double unix_now() {
   using namespace std::chrono;
@@ -99,7 +82,7 @@ Nanny::Nanny(asio::io_context& io, NannyOptions options, std::function<void()> o
     : io_(io),
       options_(std::move(options)),
       on_closed_(std::move(on_closed)),
-      id_("Nanny-" + uuid4()),
+      id_("Nanny-" + protocol::uuid4()),
       rpc_("Nanny"),
       closed_(io.get_executor()) {}
 

@@ -5,15 +5,14 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <fstream>
-#include <random>
 
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/rpc_server.hpp"
 #include "protocol/messages/python_exception.hpp"
+#include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
 #include "worker/nanny/nanny_link.hpp"
 
@@ -28,21 +27,6 @@ using protocol::Value;
 // Worker -> scheduler batching interval (distributed.worker BatchedSend 2 ms).
 constexpr std::chrono::milliseconds kStreamInterval{2};
 
-std::string uuid4() {
-  std::random_device rd;
-  std::mt19937_64 gen(rd());
-  std::uniform_int_distribution<std::uint64_t> dist;
-  std::uint64_t a = dist(gen), b = dist(gen);
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
-}
-
 }  // namespace
 
 WorkerServer::WorkerServer(WorkerOptions options)
@@ -51,7 +35,7 @@ WorkerServer::WorkerServer(WorkerOptions options)
       heartbeat_timer_(io_),
       rpc_("Worker"),
       pool_(protocol::CommOptions{}, protocol::ConnectOptions{}),
-      server_id_("Worker-" + uuid4()) {}
+      server_id_("Worker-" + protocol::uuid4()) {}
 
 WorkerServer::~WorkerServer() {
   close_python_context();  // plugin teardown, the tasks' client: before the executors
