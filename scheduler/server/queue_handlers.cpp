@@ -23,14 +23,8 @@ using protocol::Value;
 
 namespace {
 
-struct Record {
-  bool is_future = false;
-  Value value;            // the key as the client sent it, or the msgpack data
-  std::string canonical;  // futures: the key's canonical bytes
-};
-
 struct NamedQueue {
-  std::deque<Record> items;
+  std::deque<HeldValue> items;
   std::int64_t maxsize = 0;  // <= 0: unbounded
   std::int64_t refcount = 1;
   WaiterList getters;
@@ -54,7 +48,7 @@ std::string holder(const std::string& name) { return "queue-" + name; }
 
 Value unknown_queue(const std::string& name) { return exception_reply("KeyError", name); }
 
-Value process(const Queues& q, const Record& r) {
+Value process(const Queues& q, const HeldValue& r) {
   if (!r.is_future) {
     return protocol::make_map({{"type", Value("msgpack")}, {"value", r.value}});
   }
@@ -83,7 +77,7 @@ void queue_release(Queues& q, const std::string& name) {
   if (it == q.queues.end()) return;
   if (--it->second->refcount > 0) return;
   std::vector<std::string> keys;
-  for (const Record& r : it->second->items) {
+  for (const HeldValue& r : it->second->items) {
     if (r.is_future) keys.push_back(r.canonical);
   }
   q.queues.erase(it);
@@ -102,28 +96,16 @@ asio::awaitable<Value> queue_put(std::shared_ptr<Queues> q, RpcRequest& req) {
   Result<std::optional<double>> timeout = parse_timedelta(args.find("timeout"));
   if (!timeout.ok()) co_return status_reply(timeout.status());
   const auto deadline = deadline_after(*timeout);
-  Record record;
-  const Value* key = args.find("key");
-  if (key != nullptr && !key->is_nil()) {
-    Result<protocol::Key> k = protocol::Key::from_value(*key);
-    if (!k.ok()) co_return status_reply(k.status().with_context("queue_put: key"));
-    record.is_future = true;
-    record.value = *key;
-    record.canonical = k->canonical();
-    if (!co_await wait_for_task(q->svc(), record.canonical, deadline)) {
-      co_return exception_reply(
-          "TimeoutError", "Task " +
-                              (key->is_str() ? key->as_str() : k->to_debug_string()) +
-                              " unknown to scheduler.");
-    }
+  auto read = read_held_value(q->svc(), args, "queue_put", deadline);
+  auto read_result = co_await std::move(read);
+  if (auto* reply = std::get_if<Value>(&read_result)) co_return std::move(*reply);
+  HeldValue record = std::move(std::get<HeldValue>(read_result));
+  if (record.is_future) {
     ++q->future_refcount[{*name, record.canonical}];
     SchedulerService& svc = q->svc();
     svc.apply(client_desires_keys(svc.state(), holder(*name), {record.canonical},
                                   svc.make_stimulus("queue-put")),
               "queue_put");
-  } else {
-    const Value* data = args.find("data");
-    record.value = data != nullptr ? *data : Value();
   }
   auto it = q->queues.find(*name);
   if (it == q->queues.end()) co_return unknown_queue(*name);
@@ -139,14 +121,14 @@ asio::awaitable<Value> queue_put(std::shared_ptr<Queues> q, RpcRequest& req) {
 }
 
 // Waits for an item (nullopt deadline: forever); nullopt when the deadline passed.
-asio::awaitable<std::optional<Record>> pop(
+asio::awaitable<std::optional<HeldValue>> pop(
     std::shared_ptr<NamedQueue> queue, std::optional<SteadyClock::time_point> deadline) {
   while (queue->items.empty()) {
     if (!co_await queue->getters.wait(deadline) && queue->items.empty()) {
       co_return std::nullopt;
     }
   }
-  Record r = std::move(queue->items.front());
+  HeldValue r = std::move(queue->items.front());
   queue->items.pop_front();
   queue->putters.notify_one();
   // Another parked getter may take the next item too.
@@ -180,16 +162,16 @@ asio::awaitable<Value> queue_get(std::shared_ptr<Queues> q, RpcRequest& req) {
                                 "Dask queues don't support simultaneous use of integer "
                                 "batch sizes and timeouts");
     }
-    std::vector<Record> got;
+    std::vector<HeldValue> got;
     for (std::int64_t i = 0; i < batch->as_int64(); ++i) {
-      std::optional<Record> r = co_await pop(queue, std::nullopt);
+      std::optional<HeldValue> r = co_await pop(queue, std::nullopt);
       if (r) got.push_back(std::move(*r));
     }
     protocol::Array out;
-    for (const Record& r : got) out.push_back(process(*q, r));
+    for (const HeldValue& r : got) out.push_back(process(*q, r));
     co_return Value(std::move(out));
   }
-  std::optional<Record> r = co_await pop(queue, deadline_after(*timeout));
+  std::optional<HeldValue> r = co_await pop(queue, deadline_after(*timeout));
   if (!r) co_return exception_reply("TimeoutError", "");
   co_return process(*q, *r);
 }

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <map>
 
+#include "protocol/messages/key.hpp"
+#include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_service.hpp"
 
 namespace daskcpp::scheduler {
@@ -155,6 +157,30 @@ std::optional<std::string> name_field(const Value& args, std::string_view field)
   if (n == nullptr || n->is_nil()) return std::nullopt;
   if (n->is_str()) return n->as_str();
   return n->to_debug_string();
+}
+
+asio::awaitable<std::variant<HeldValue, protocol::Value>> read_held_value(
+    SchedulerService& svc, protocol::Value args, std::string op,
+    std::optional<SteadyClock::time_point> deadline) {
+  HeldValue held;
+  const protocol::Value* key = args.find("key");
+  if (key == nullptr || key->is_nil()) {
+    const protocol::Value* data = args.find("data");
+    held.value = data != nullptr ? *data : protocol::Value();
+    co_return held;
+  }
+  Result<protocol::Key> k = protocol::Key::from_value(*key);
+  if (!k.ok()) co_return status_reply(k.status().with_context(op + ": key"));
+  held.is_future = true;
+  held.value = *key;
+  held.canonical = k->canonical();
+  // A named awaitable: gcc 12 mishandles temporaries inside co_await expressions.
+  auto known = wait_for_task(svc, held.canonical, deadline);
+  if (!co_await std::move(known)) {
+    const std::string shown = key->is_str() ? key->as_str() : k->to_debug_string();
+    co_return exception_reply("TimeoutError", "Task " + shown + " unknown to scheduler.");
+  }
+  co_return held;
 }
 
 }  // namespace daskcpp::scheduler

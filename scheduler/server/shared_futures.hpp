@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "protocol/codec/value.hpp"
@@ -53,6 +54,22 @@ asio::awaitable<bool> wait_for_task(SchedulerService& svc, std::string canonical
 // QueueExtension.get `process`). `extra` entries come between value and state.
 protocol::Value future_record(const SchedulerService& svc, const protocol::Value& key,
                               const std::string& canonical, protocol::Map extra = {});
+
+// What a Variable or a Queue holds: a future (its key as the client sent it and
+// the key's canonical bytes) or plain msgpack data.
+struct HeldValue {
+  bool is_future = false;
+  protocol::Value value;  // the key as the client sent it, or the data
+  std::string canonical;  // futures: the key's canonical bytes
+};
+
+// Reads a variable_set / queue_put request: `key` (a future) or `data`. For a
+// future, waits until the key is a known task, as upstream does; past `deadline`
+// that is upstream's TimeoutError "Task <key> unknown to scheduler.". Returns the
+// value, or the error reply to send (named after `op`).
+asio::awaitable<std::variant<HeldValue, protocol::Value>> read_held_value(
+    SchedulerService& svc, protocol::Value args, std::string op,
+    std::optional<SteadyClock::time_point> deadline);
 
 // A name field as the maps key it (str names as is, others by their debug form).
 std::optional<std::string> name_field(const protocol::Value& args,

@@ -23,17 +23,11 @@ using protocol::Value;
 
 namespace {
 
-struct Record {
-  bool is_future = false;
-  Value value;            // the key as the client sent it, or the msgpack data
-  std::string canonical;  // futures: the key's canonical bytes
-};
-
 struct Variables {
   explicit Variables(SchedulerServer& s) : server(s), rng(std::random_device{}()) {}
   SchedulerServer& server;
   std::mt19937_64 rng;
-  std::map<std::string, Record> variables;
+  std::map<std::string, HeldValue> variables;
   WaiterList started;  // a new variable appeared
   // Tokens handed out by variable_get and not confirmed yet, per (key, name).
   std::map<std::pair<std::string, std::string>, std::set<std::string>> waiting;
@@ -80,27 +74,15 @@ asio::awaitable<Value> variable_set(std::shared_ptr<Variables> v, RpcRequest& re
     co_return exception_reply("TypeError", "variable_set: field 'name' is required");
   Result<std::optional<double>> timeout = parse_timedelta(args.find("timeout"));
   if (!timeout.ok()) co_return status_reply(timeout.status());
-  Record record;
-  const Value* key = args.find("key");
-  if (key != nullptr && !key->is_nil()) {
-    Result<protocol::Key> k = protocol::Key::from_value(*key);
-    if (!k.ok()) co_return status_reply(k.status().with_context("variable_set: key"));
-    record.is_future = true;
-    record.value = *key;
-    record.canonical = k->canonical();
-    if (!co_await wait_for_task(v->svc(), record.canonical, deadline_after(*timeout))) {
-      co_return exception_reply(
-          "TimeoutError", "Task " +
-                              (key->is_str() ? key->as_str() : k->to_debug_string()) +
-                              " unknown to scheduler.");
-    }
+  auto read = read_held_value(v->svc(), args, "variable_set", deadline_after(*timeout));
+  auto read_result = co_await std::move(read);
+  if (auto* reply = std::get_if<Value>(&read_result)) co_return std::move(*reply);
+  HeldValue record = std::move(std::get<HeldValue>(read_result));
+  if (record.is_future) {
     SchedulerService& svc = v->svc();
     svc.apply(client_desires_keys(svc.state(), holder(*name), {record.canonical},
                                   svc.make_stimulus("variable-set")),
               "variable_set");
-  } else {
-    const Value* data = args.find("data");
-    record.value = data != nullptr ? *data : Value();
   }
   auto old = v->variables.find(*name);
   if (old != v->variables.end() && old->second.is_future &&
@@ -127,7 +109,7 @@ asio::awaitable<Value> variable_get(std::shared_ptr<Variables> v, RpcRequest& re
       co_return exception_reply("TimeoutError", "");
     }
   }
-  const Record& record = v->variables.at(*name);
+  const HeldValue& record = v->variables.at(*name);
   if (!record.is_future) {
     co_return protocol::make_map({{"type", Value("msgpack")}, {"value", record.value}});
   }
