@@ -14,6 +14,7 @@
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
+#include "scheduler/server/shared_futures.hpp"
 #include "scheduler/transitions/stimuli.hpp"
 
 namespace daskcpp::scheduler {
@@ -24,39 +25,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Parked waiters of one name; notify_all() wakes every one of them.
-class Waiters {
- public:
-  // Suspends until notify_all() or `deadline`; true when notified.
-  asio::awaitable<bool> wait(std::optional<Clock::time_point> deadline) {
-    asio::any_io_executor ex = co_await asio::this_coro::executor;
-    auto timer = std::make_shared<asio::steady_timer>(
-        ex, deadline ? *deadline : Clock::time_point::max());
-    timers_.push_back(timer);
-    protocol::ErrorCode ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    std::erase(timers_, timer);
-    co_return ec == asio::error::operation_aborted;
-  }
-  void notify_all() {
-    for (auto& t : timers_) t->cancel();
-  }
-  bool empty() const { return timers_.empty(); }
-
- private:
-  std::vector<std::shared_ptr<asio::steady_timer>> timers_;
-};
-
 struct Semaphore {
   std::int64_t max_leases = 1;
   std::optional<double> lease_timeout;  // seconds; nullopt: never expires
   std::map<std::string, Clock::time_point> leases;
-  Waiters waiters;
+  WaiterList waiters;
 };
 
 struct EventFlag {
   bool set = false;
-  Waiters waiters;
+  WaiterList waiters;
 };
 
 // One published dataset (upstream PublishExtension.datasets[name]).

@@ -25,7 +25,8 @@ namespace asio = protocol::asio;
 class SchedulerService;
 using SteadyClock = std::chrono::steady_clock;
 
-// Parked coroutines; notify_all() wakes every one of them (they re-check their
+// Parked coroutines (also the Lock/Semaphore/Event waiters of coordination_handlers);
+// notify_all() wakes every one of them (they re-check their
 // condition), notify_one() the longest waiting.
 class WaiterList {
  public:
