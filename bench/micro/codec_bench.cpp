@@ -1,5 +1,5 @@
 // Throughput of the protocol hot path on the recorded traffic: every type-2
-// message of traces/raw/*.bin, decoded (FrameDecoder + decode_message) and
+// message of tests/fixtures/traces/raw/*.bin, decoded (FrameDecoder + decode_message) and
 // encoded (encode_message + encode_frame_prelude) many times over.
 // Usage: codec_bench [repetitions]   (no timing asserts; numbers are reported)
 #include <spdlog/spdlog.h>
@@ -11,7 +11,7 @@
 
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/framing/frame_decoder.hpp"
-#include "tests/unit/protocol/trace_reader.hpp"
+#include "protocol/trace/trace_file.hpp"
 
 namespace {
 
@@ -38,20 +38,20 @@ int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 2000;
   std::vector<Bytes> wire;
   std::vector<std::uint8_t> stream;  // all messages back to back, as on a socket
-  for (const std::string& path : daskcpp::test::raw_trace_paths()) {
-    auto records = daskcpp::test::read_trace(path);
+  for (const std::string& path : trace_files(DASKCPP_TRACES_DIR)) {
+    auto records = read_trace(path);
     if (!records.ok()) {
       spdlog::error("{}", records.status().to_string());
       return 1;
     }
     for (const auto& r : *records) {
-      if (r.type != daskcpp::test::TraceRecordType::kMessage) continue;
+      if (r.type != TraceRecordType::kMessage) continue;
       wire.push_back(r.payload);
       stream.insert(stream.end(), r.payload.data(), r.payload.data() + r.payload.size());
     }
   }
   if (wire.empty()) {
-    spdlog::error("no traces found in {}", daskcpp::test::traces_dir());
+    spdlog::error("no traces found in {}", DASKCPP_TRACES_DIR);
     return 1;
   }
   spdlog::info("{} messages, {} bytes per repetition, {} repetitions", wire.size(),

@@ -10,13 +10,10 @@
 #include "protocol/framing/frame_decoder.hpp"
 #include "protocol/messages/handshake.hpp"
 #include "protocol/messages/op_table.hpp"
-#include "tests/unit/protocol/trace_reader.hpp"
+#include "tests/unit/trace_fixtures.hpp"
 
 namespace daskcpp::protocol {
 namespace {
-
-using test::TraceRecord;
-using test::TraceRecordType;
 
 Frames frames_of(const Bytes& wire) {
   FrameDecoder decoder;
@@ -63,7 +60,7 @@ TEST_CASE("recorded ops re-encode byte for byte from their structs",
   std::map<std::string, int> counts;
   int handshakes = 0;
   for (const std::string& path : test::raw_trace_paths()) {
-    auto records = test::read_trace(path);
+    auto records = read_trace(path);
     REQUIRE(records.ok());
     std::map<std::uint32_t, Conn> conns;
     for (const TraceRecord& r : *records) {

@@ -1,5 +1,5 @@
-// Replays every recorded wire message (traces/raw/*.bin) through the framing
-// decoder at every split point and through decode/encode, byte for byte.
+// Replays every recorded wire message (tests/fixtures/traces/raw/*.bin) through the
+// framing decoder at every split point and through decode/encode, byte for byte.
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -10,13 +10,10 @@
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/framing/frame_decoder.hpp"
 #include "tests/unit/protocol/test_bytes.hpp"
-#include "tests/unit/protocol/trace_reader.hpp"
+#include "tests/unit/trace_fixtures.hpp"
 
 namespace daskcpp::protocol {
 namespace {
-
-using test::TraceRecord;
-using test::TraceRecordType;
 
 struct Trace {
   std::string path;
@@ -26,7 +23,7 @@ struct Trace {
 std::vector<Trace> load_traces() {
   std::vector<Trace> traces;
   for (const std::string& path : test::raw_trace_paths()) {
-    auto records = test::read_trace(path);
+    auto records = read_trace(path);
     INFO(path << ": " << records.status().to_string());
     REQUIRE(records.ok());
     traces.push_back({path, std::move(records).value()});

@@ -1,6 +1,6 @@
-// Replays the update-graph ops captured from a stock client (traces/raw, DTRACE01)
-// through the materializer and compares with the compute-task the stock scheduler
-// sent for them in the same capture.
+// Replays the update-graph ops captured from a stock client (tests/fixtures/traces/raw,
+// DTRACE01) through the materializer and compares with the compute-task the stock
+// scheduler sent for them in the same capture.
 
 #include <catch2/catch.hpp>
 #include <variant>
@@ -8,8 +8,8 @@
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/framing/frame_decoder.hpp"
 #include "python_compat/graph_materializer.hpp"
-#include "tests/unit/protocol/trace_reader.hpp"
 #include "tests/unit/python_compat/test_support.hpp"
+#include "tests/unit/trace_fixtures.hpp"
 
 namespace daskcpp::python_compat {
 namespace {
@@ -23,11 +23,11 @@ struct Captured {
 
 // Every update-graph (as its own one-op message) and compute-task op of a capture.
 Captured ops_of(const std::string& name) {
-  auto records = daskcpp::test::read_trace(daskcpp::test::traces_dir() + "/" + name);
+  auto records = protocol::read_trace(daskcpp::test::traces_dir() + "/" + name);
   REQUIRE(records.ok());
   Captured out;
   for (const auto& rec : records.value()) {
-    if (rec.type != daskcpp::test::TraceRecordType::kMessage) continue;
+    if (rec.type != protocol::TraceRecordType::kMessage) continue;
     protocol::FrameDecoder decoder;
     std::vector<protocol::Frames> messages;
     REQUIRE(decoder.consume(rec.payload.span(), messages).ok());

@@ -12,7 +12,7 @@
 #include "scheduler/server/dask_config.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
-#include "tests/unit/protocol/trace_reader.hpp"
+#include "tests/unit/trace_fixtures.hpp"
 
 namespace daskcpp::scheduler {
 namespace {
@@ -23,10 +23,10 @@ using protocol::Value;
 // Every op-map of every batch the scheduler sent on `conn`-less streams of a trace.
 std::vector<Value> sent_ops(const std::string& trace_name, std::string_view op) {
   std::vector<Value> out;
-  auto records = test::read_trace(test::traces_dir() + "/" + trace_name);
+  auto records = protocol::read_trace(test::traces_dir() + "/" + trace_name);
   REQUIRE(records.ok());
-  for (const test::TraceRecord& r : *records) {
-    if (r.type != test::TraceRecordType::kMessage || r.dir != 1) continue;
+  for (const protocol::TraceRecord& r : *records) {
+    if (r.type != protocol::TraceRecordType::kMessage || r.dir != 1) continue;
     protocol::FrameDecoder decoder;
     std::vector<protocol::Frames> frames;
     if (!decoder.consume(r.payload.span(), frames).ok() || frames.size() != 1) continue;

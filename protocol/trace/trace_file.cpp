@@ -1,4 +1,4 @@
-#include "tests/unit/protocol/trace_reader.hpp"
+#include "protocol/trace/trace_file.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace daskcpp::test {
+namespace daskcpp::protocol {
 
 namespace {
 
@@ -59,16 +59,14 @@ Result<std::vector<TraceRecord>> read_trace(const std::string& path) {
   return records;
 }
 
-std::string traces_dir() { return DASKCPP_TRACES_DIR; }
-
-std::vector<std::string> raw_trace_paths() {
+std::vector<std::string> trace_files(const std::string& dir) {
   std::vector<std::string> paths;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(traces_dir(), ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (entry.path().extension() == ".bin") paths.push_back(entry.path().string());
   }
   std::sort(paths.begin(), paths.end());
   return paths;
 }
 
-}  // namespace daskcpp::test
+}  // namespace daskcpp::protocol

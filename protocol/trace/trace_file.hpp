@@ -1,7 +1,8 @@
 #pragma once
-// Reader for the DTRACE01 captures in shared/docs/traces/raw (protocol.md §12.3),
-// for tests that replay recorded wire traffic. The whole file is read into one
-// buffer; every record's payload is a Bytes slice of it.
+// Reader for DTRACE01 capture files (docs/protocol.md §12.3): wire traffic of stock
+// processes recorded by a proxy, replayed by the unit tests and the codec bench
+// (tests/fixtures/traces/raw). The whole file is read into one buffer; every
+// record's payload is a Bytes slice of it.
 //
 //   file   := "DTRACE01" record*
 //   record := type:u8 conn:u32 dir:u8 time:f64 len:u64 payload[len]   (little-endian)
@@ -15,7 +16,7 @@
 #include "protocol/bytes.hpp"
 #include "protocol/status.hpp"
 
-namespace daskcpp::test {
+namespace daskcpp::protocol {
 
 enum class TraceRecordType : std::uint8_t {
   kConnOpened = 1,  // payload: JSON {"listener", "peer", "peer_role"}
@@ -35,9 +36,7 @@ struct TraceRecord {
 // All records of one DTRACE01 file, in file order.
 Result<std::vector<TraceRecord>> read_trace(const std::string& path);
 
-// The folder given to CMake as DASKCPP_TRACES_DIR.
-std::string traces_dir();
-// Every *.bin in traces_dir(), sorted by name.
-std::vector<std::string> raw_trace_paths();
+// Every *.bin file in `dir`, sorted by name; empty if `dir` cannot be read.
+std::vector<std::string> trace_files(const std::string& dir);
 
-}  // namespace daskcpp::test
+}  // namespace daskcpp::protocol
