@@ -42,6 +42,18 @@ Status client_releases_keys_and_transition(SchedulerState& s, ClientId client,
                                            const Stimulus& stim, Effects& out) {
   Recs recs;
   client_releases_keys_into(s, client, ids, recs);
+  return transitions_then_fill_slots(s, std::move(recs), stim, out);
+}
+
+Status recommend(SchedulerState& s, TaskId id, TaskStatus finish, const Stimulus& stim,
+                 Effects& out) {
+  Recs recs;
+  recs.set(id, finish);
+  return transitions(s, std::move(recs), stim, out);
+}
+
+Status transitions_then_fill_slots(SchedulerState& s, Recs recs, const Stimulus& stim,
+                                   Effects& out) {
   DASKCPP_RETURN_NOT_OK(transitions(s, std::move(recs), stim, out));
   return stimulus_queue_slots_maybe_opened(s, stim, out);
 }
@@ -54,9 +66,7 @@ Status stimulus_queue_slots_maybe_opened(SchedulerState& s, const Stimulus& stim
   // many tasks as there were slots, in O(log W) each.
   while (!s.queued().empty() && !s.idle_task_count().empty()) {
     TaskId top = s.queued().begin()->second;
-    Recs recs;
-    recs.set(top, TaskStatus::processing);
-    DASKCPP_RETURN_NOT_OK(transitions(s, std::move(recs), stim, out));
+    DASKCPP_RETURN_NOT_OK(recommend(s, top, TaskStatus::processing, stim, out));
     if (s.task(top).alive && s.task(top).status == TaskStatus::queued) break;
   }
   return Status::OK();

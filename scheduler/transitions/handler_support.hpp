@@ -31,6 +31,15 @@ Status client_releases_keys_and_transition(SchedulerState& s, ClientId client,
                                            const std::vector<TaskId>& ids,
                                            const Stimulus& stim, Effects& out);
 
+// The recommendations loop started from one recommendation: `id` to `finish`.
+Status recommend(SchedulerState& s, TaskId id, TaskStatus finish, const Stimulus& stim,
+                 Effects& out);
+
+// The tail of most stimuli: run the recommendations loop, then hand the slots it
+// freed to queued tasks.
+Status transitions_then_fill_slots(SchedulerState& s, Recs recs, const Stimulus& stim,
+                                   Effects& out);
+
 // Sends queued tasks to workers whose slots opened
 // (upstream stimulus_queue_slots_maybe_opened).
 Status stimulus_queue_slots_maybe_opened(SchedulerState& s, const Stimulus& stim,

@@ -75,8 +75,7 @@ Result<Effects> stimulus_task_finished(SchedulerState& s, const TaskFinished& m,
   } else {
     free_keys(out, *wid, m.key, stim);
   }
-  DASKCPP_RETURN_NOT_OK(transitions(s, std::move(recs), stim, out));
-  DASKCPP_RETURN_NOT_OK(stimulus_queue_slots_maybe_opened(s, stim, out));
+  DASKCPP_RETURN_NOT_OK(transitions_then_fill_slots(s, std::move(recs), stim, out));
   return out;
 }
 
@@ -101,8 +100,7 @@ Result<Effects> stimulus_task_erred(SchedulerState& s, const TaskErred& m,
     DASKCPP_RETURN_NOT_OK(
         transition(s, *id, TaskStatus::erred, {nullptr, &a}, stim, recs, out));
   }
-  DASKCPP_RETURN_NOT_OK(transitions(s, std::move(recs), stim, out));
-  DASKCPP_RETURN_NOT_OK(stimulus_queue_slots_maybe_opened(s, stim, out));
+  DASKCPP_RETURN_NOT_OK(transitions_then_fill_slots(s, std::move(recs), stim, out));
   return out;
 }
 
@@ -135,9 +133,7 @@ Result<Effects> reschedule(SchedulerState& s, const Reschedule& m, const Stimulu
   if (!id || s.task(*id).status != TaskStatus::processing) return out;
   WorkerId on = s.task(*id).processing_on;
   if (!m.worker.empty() && s.worker(on).address != m.worker) return out;
-  Recs recs;
-  recs.set(*id, TaskStatus::released);
-  DASKCPP_RETURN_NOT_OK(transitions(s, std::move(recs), stim, out));
+  DASKCPP_RETURN_NOT_OK(recommend(s, *id, TaskStatus::released, stim, out));
   return out;
 }
 

@@ -25,9 +25,8 @@ Recs bulk_schedule_unrunnable_after_adding_worker(const SchedulerState& s, Worke
 // tasks.
 Status worker_now_running(SchedulerState& s, WorkerId id, const Stimulus& stim,
                           Effects& out) {
-  DASKCPP_RETURN_NOT_OK(
-      transitions(s, bulk_schedule_unrunnable_after_adding_worker(s, id), stim, out));
-  return stimulus_queue_slots_maybe_opened(s, stim, out);
+  return transitions_then_fill_slots(
+      s, bulk_schedule_unrunnable_after_adding_worker(s, id), stim, out);
 }
 
 // The KilledWorker a task gets once more workers than allowed died running it.

@@ -38,9 +38,7 @@ Result<Effects> release_worker_data(SchedulerState& s, const ReleaseWorkerData& 
   if (!id || !wid || !s.task(*id).who_has.contains(*wid)) return out;
   s.remove_replica(*id, *wid);
   if (s.task(*id).who_has.empty()) {
-    Recs recs;
-    recs.set(*id, TaskStatus::released);
-    DASKCPP_RETURN_NOT_OK(transitions(s, std::move(recs), stim, out));
+    DASKCPP_RETURN_NOT_OK(recommend(s, *id, TaskStatus::released, stim, out));
   }
   return out;
 }
