@@ -8,6 +8,12 @@ add_library(daskcpp_scheduler_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/transitions/transitions.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/transition_functions.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/stimuli.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/handler_support.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/graph_intake.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/task_results.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/worker_replicas.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/worker_membership.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/client_membership.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/validate.cpp)
 target_include_directories(daskcpp_scheduler_core PUBLIC ${PROJECT_SOURCE_DIR})
 # Only Status (protocol/status.cpp) and Bytes are used from the protocol library.

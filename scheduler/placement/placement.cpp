@@ -54,6 +54,28 @@ void check_idle_saturated(SchedulerState& s, WorkerId id) {
   s.set_idle_task_count(id, has_slots);
 }
 
+namespace {
+
+// The candidate with the smallest worker_objective; the first one wins ties.
+template <class Workers>
+std::optional<WorkerId> best_of(const SchedulerState& s, TaskId ts,
+                                const Workers& candidates) {
+  if (candidates.empty()) return std::nullopt;
+  if (candidates.size() == 1) return candidates.front();
+  WorkerId best_w = candidates.front();
+  WorkerObjective best = worker_objective(s, ts, best_w);
+  for (WorkerId w : candidates) {
+    WorkerObjective o = worker_objective(s, ts, w);
+    if (o < best) {
+      best = o;
+      best_w = w;
+    }
+  }
+  return best_w;
+}
+
+}  // namespace
+
 std::optional<WorkerId> decide_worker_rootish_queuing_enabled(const SchedulerState& s) {
   const auto& itc = s.idle_task_count();
   if (itc.empty()) return std::nullopt;
@@ -74,15 +96,7 @@ std::optional<WorkerId> decide_worker_rootish_queuing_disabled(SchedulerState& s
     // Choosing a new co-assignment worker scans the pool; this happens once per
     // last_worker_tasks_left tasks of the group, not per task.
     std::vector<WorkerId> pool = s.idle().empty() ? s.running().to_vector() : s.idle();
-    chosen = pool.front();
-    WorkerObjective best = worker_objective(s, id, chosen);
-    for (WorkerId w : pool) {
-      WorkerObjective o = worker_objective(s, id, w);
-      if (o < best) {
-        best = o;
-        chosen = w;
-      }
-    }
+    chosen = *best_of(s, id, pool);
     tg.last_worker_tasks_left = static_cast<std::int64_t>(
         std::floor(static_cast<double>(tg.size) /
                    static_cast<double>(s.total_nthreads()) * s.worker(chosen).nthreads));
@@ -163,22 +177,6 @@ WorkerObjective worker_objective(const SchedulerState& s, TaskId ts, WorkerId ws
 }
 
 namespace {
-
-std::optional<WorkerId> best_of(const SchedulerState& s, TaskId ts,
-                                const IdSet<WorkerId>& candidates) {
-  if (candidates.empty()) return std::nullopt;
-  if (candidates.size() == 1) return candidates.front();
-  WorkerId best_w = candidates.front();
-  WorkerObjective best = worker_objective(s, ts, best_w);
-  for (WorkerId w : candidates) {
-    WorkerObjective o = worker_objective(s, ts, w);
-    if (o < best) {
-      best = o;
-      best_w = w;
-    }
-  }
-  return best_w;
-}
 
 // Upstream module-level decide_worker().
 std::optional<WorkerId> decide_worker(const SchedulerState& s, TaskId id,

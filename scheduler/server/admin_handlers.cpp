@@ -264,8 +264,8 @@ asio::awaitable<Value> handle_restart(DataContext& ctx, RpcRequest& req) {
   for (ClientId c : s.alive_clients()) {
     std::vector<std::string> keys;
     for (TaskId t : s.client(c).wants_what) keys.push_back(s.key(t));
-    svc.apply(client_releases_keys(s, s.client(c).client_key, keys,
-                                   svc.make_stimulus(stimulus_prefix)),
+    svc.apply(handle(s, ClientReleasesKeys{s.client(c).client_key, keys},
+                     svc.make_stimulus(stimulus_prefix)),
               "restart");
   }
   for (auto& [id, client] : ctx.server.clients()) {

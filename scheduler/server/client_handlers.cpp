@@ -54,8 +54,9 @@ asio::awaitable<Value> add_client(SchedulerServer& server, RpcRequest& req) {
       ClientConnection{id, stream, SchedulerServer::unix_now(), {}, false};
   // A client re-registering while its removal is still queued behind an
   // update-graph must be re-added after that removal.
-  server.service().run_in_client_order(
-      id, [&server, id] { scheduler::add_client(server.service().state(), id); });
+  server.service().run_in_client_order(id, [&server, id] {
+    (void)handle(server.service().state(), AddClient{id}, Stimulus{});
+  });
   // The client reads exactly one message and asserts it is [stream-start]
   // (protocol.md §4.3), so nothing may join this batch. Versions are not
   // compared: warning and error stay empty.

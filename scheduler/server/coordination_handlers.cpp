@@ -348,15 +348,18 @@ asio::awaitable<Value> publish_put(std::shared_ptr<Coordination> c, RpcRequest& 
                                                    : name_list[i].to_debug_string()) +
                             " already exists");
       }
-      svc.apply(client_releases_keys(svc.state(), published_client(it->name),
-                                     canonical_keys(it->keys),
-                                     svc.make_stimulus("publish-put")),
-                "publish_put");
+      svc.apply(
+          handle(svc.state(),
+                 ClientReleasesKeys{published_client(it->name), canonical_keys(it->keys)},
+                 svc.make_stimulus("publish-put")),
+          "publish_put");
       c->datasets.erase(it);
     }
-    svc.apply(client_desires_keys(svc.state(), published_client(name_list[i]),
-                                  canonical_keys(*ks), svc.make_stimulus("publish-put")),
-              "publish_put");
+    svc.apply(
+        handle(svc.state(),
+               ClientDesiresKeys{published_client(name_list[i]), canonical_keys(*ks)},
+               svc.make_stimulus("publish-put")),
+        "publish_put");
     c->datasets.push_back(Dataset{name_list[i], payloads[i], std::move(*ks)});
   }
   co_return Value();
@@ -379,10 +382,11 @@ asio::awaitable<Value> publish_delete(std::shared_ptr<Coordination> c, RpcReques
     auto it = std::find_if(c->datasets.begin(), c->datasets.end(),
                            [&](const Dataset& d) { return d.name == name; });
     if (it == c->datasets.end()) continue;
-    svc.apply(client_releases_keys(svc.state(), published_client(it->name),
-                                   canonical_keys(it->keys),
-                                   svc.make_stimulus("publish-delete")),
-              "publish_delete");
+    svc.apply(
+        handle(svc.state(),
+               ClientReleasesKeys{published_client(it->name), canonical_keys(it->keys)},
+               svc.make_stimulus("publish-delete")),
+        "publish_delete");
     c->datasets.erase(it);
   }
   co_return Value();

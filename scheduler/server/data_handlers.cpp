@@ -283,9 +283,10 @@ asio::awaitable<Value> handle_scatter(DataContext& ctx, RpcRequest& req) {
   }
 
   const std::string client = m->client.value_or("");
-  svc.apply(update_data(svc.state(), data_keys(svc.state(), who_has, nbytes), client,
-                        svc.make_stimulus("scatter")),
-            "scatter");
+  svc.apply(
+      handle(svc.state(), UpdateData{data_keys(svc.state(), who_has, nbytes), client},
+             svc.make_stimulus("scatter")),
+      "scatter");
   std::vector<std::string> topics{"all"};
   if (!client.empty()) topics.insert(topics.begin(), client);
   ctx.log_event(topics, protocol::make_map({{"action", Value("scatter")},
@@ -310,8 +311,10 @@ Value handle_update_data(DataContext& ctx, RpcRequest& req) {
       if (!coerce_worker(svc.state(), w)) return exception_reply("KeyError", w);
     }
   }
-  svc.apply(update_data(svc.state(), data_keys(svc.state(), m->who_has, nbytes),
-                        m->client.value_or(""), svc.make_stimulus("update-data")),
+  svc.apply(handle(svc.state(),
+                   UpdateData{data_keys(svc.state(), m->who_has, nbytes),
+                              m->client.value_or("")},
+                   svc.make_stimulus("update-data")),
             "update_data");
   return Value();
 }
@@ -444,9 +447,10 @@ Value handle_retry(DataContext& ctx, RpcRequest& req) {
     }
     keys.push_back(k.canonical());
   }
-  std::vector<std::string> retried;
-  svc.apply(retry(svc.state(), keys, retried, svc.make_stimulus("stimulus-retry")),
-            "retry");
+  Result<Effects> fx =
+      handle(svc.state(), Retry{keys}, svc.make_stimulus("stimulus-retry"));
+  std::vector<std::string> retried = fx.ok() ? fx->retried : std::vector<std::string>{};
+  svc.apply(std::move(fx), "retry");
   Array out;
   for (const std::string& k : retried) out.push_back(SchedulerService::key_value(k));
   return Value(std::move(out));

@@ -137,7 +137,7 @@ void finish_update_graph(SchedulerServer& server, const std::string& client,
                       ? Stimulus{*msg.stimulus_id, SchedulerServer::unix_now()}
                       : svc.make_stimulus("update-graph");
   const SteadyTime converted = std::chrono::steady_clock::now();
-  svc.apply(update_graph(svc.state(), g, stim), "update-graph");
+  svc.apply(handle(svc.state(), g, stim), "update-graph");
   spdlog::debug(
       "update-graph from {}: {} tasks; materialize {:.3f} s, wait for the loop {:.3f} s, "
       "convert {:.3f} s, transitions {:.3f} s",
@@ -182,8 +182,9 @@ void start_update_graph(SchedulerServer& server, const std::string& client,
 void remove_client_from_core(SchedulerServer& server, const std::string& client) {
   SchedulerService& svc = server.service();
   svc.run_in_client_order(client, [&svc, client] {
-    svc.apply(remove_client(svc.state(), client, svc.make_stimulus("remove-client")),
-              "remove-client");
+    svc.apply(
+        handle(svc.state(), RemoveClient{client}, svc.make_stimulus("remove-client")),
+        "remove-client");
   });
 }
 
@@ -210,8 +211,8 @@ void register_graph_handlers(SchedulerServer& server) {
     // fire_and_forget names the pseudo-client; order it with the sender's ops.
     const std::string sender = client_of(m);
     svc.run_in_client_order(sender, [&svc, client, keys = canonical_keys(op->keys)] {
-      svc.apply(client_desires_keys(svc.state(), client, keys,
-                                    svc.make_stimulus("client-desires-keys")),
+      svc.apply(handle(svc.state(), ClientDesiresKeys{client, keys},
+                       svc.make_stimulus("client-desires-keys")),
                 "client-desires-keys");
     });
     return Status::OK();
@@ -222,8 +223,8 @@ void register_graph_handlers(SchedulerServer& server) {
     const std::string client = op->client.value_or(client_of(m));
     svc.run_in_client_order(
         client_of(m), [&svc, client, keys = canonical_keys(op->keys)] {
-          svc.apply(client_releases_keys(svc.state(), client, keys,
-                                         svc.make_stimulus("client-releases-keys")),
+          svc.apply(handle(svc.state(), ClientReleasesKeys{client, keys},
+                           svc.make_stimulus("client-releases-keys")),
                     "client-releases-keys");
         });
     return Status::OK();
@@ -233,9 +234,10 @@ void register_graph_handlers(SchedulerServer& server) {
     if (!op) return Status::OK();
     const std::string client = op->client.value_or(client_of(m));
     svc.run_in_client_order(client_of(m), [&svc, client, op = std::move(*op)] {
-      svc.apply(cancel_keys(svc.state(), client, canonical_keys(op.keys), op.force,
-                            op.reason.value_or(""), op.msg.value_or(""),
-                            svc.make_stimulus("cancel-keys")),
+      svc.apply(handle(svc.state(),
+                       CancelKeys{client, canonical_keys(op.keys), op.force,
+                                  op.reason.value_or(""), op.msg.value_or("")},
+                       svc.make_stimulus("cancel-keys")),
                 "cancel-keys");
     });
     return Status::OK();
@@ -245,8 +247,9 @@ void register_graph_handlers(SchedulerServer& server) {
     if (!op) return Status::OK();
     const std::string client = op->client.value_or(client_of(m));
     svc.run_in_client_order(client_of(m), [&svc, client, key = op->key.canonical()] {
-      svc.apply(report_key(svc.state(), client, key, svc.make_stimulus("report-key")),
-                "report-key");
+      svc.apply(
+          handle(svc.state(), ReportKey{client, key}, svc.make_stimulus("report-key")),
+          "report-key");
     });
     return Status::OK();
   });
@@ -267,8 +270,9 @@ void register_graph_handlers(SchedulerServer& server) {
       data.push_back(std::move(d));
     }
     svc.run_in_client_order(client_of(m), [&svc, client, data = std::move(data)] {
-      svc.apply(update_data(svc.state(), data, client, svc.make_stimulus("update-data")),
-                "update-data");
+      svc.apply(
+          handle(svc.state(), UpdateData{data, client}, svc.make_stimulus("update-data")),
+          "update-data");
     });
     return Status::OK();
   });

@@ -83,8 +83,8 @@ void queue_release(Queues& q, const std::string& name) {
   q.queues.erase(it);
   if (keys.empty()) return;
   SchedulerService& svc = q.svc();
-  svc.apply(client_releases_keys(svc.state(), holder(name), keys,
-                                 svc.make_stimulus("queue-release")),
+  svc.apply(handle(svc.state(), ClientReleasesKeys{holder(name), keys},
+                   svc.make_stimulus("queue-release")),
             "queue_release");
 }
 
@@ -103,8 +103,8 @@ asio::awaitable<Value> queue_put(std::shared_ptr<Queues> q, RpcRequest& req) {
   if (record.is_future) {
     ++q->future_refcount[{*name, record.canonical}];
     SchedulerService& svc = q->svc();
-    svc.apply(client_desires_keys(svc.state(), holder(*name), {record.canonical},
-                                  svc.make_stimulus("queue-put")),
+    svc.apply(handle(svc.state(), ClientDesiresKeys{holder(*name), {record.canonical}},
+                     svc.make_stimulus("queue-put")),
               "queue_put");
   }
   auto it = q->queues.find(*name);
@@ -191,15 +191,15 @@ Status future_release(Queues& q, const protocol::StreamMessage& m) {
     return Status::OK();
   }
   SchedulerService& svc = q.svc();
-  svc.apply(client_desires_keys(svc.state(), client->as_str(), {k->canonical()},
-                                svc.make_stimulus("queue-future-release")),
+  svc.apply(handle(svc.state(), ClientDesiresKeys{client->as_str(), {k->canonical()}},
+                   svc.make_stimulus("queue-future-release")),
             "queue-future-release");
   auto it = q.future_refcount.find({*name, k->canonical()});
   if (it == q.future_refcount.end()) return Status::OK();
   if (--it->second <= 0) {
     q.future_refcount.erase(it);
-    svc.apply(client_releases_keys(svc.state(), holder(*name), {k->canonical()},
-                                   svc.make_stimulus("queue-future-release")),
+    svc.apply(handle(svc.state(), ClientReleasesKeys{holder(*name), {k->canonical()}},
+                     svc.make_stimulus("queue-future-release")),
               "queue-future-release");
   }
   return Status::OK();

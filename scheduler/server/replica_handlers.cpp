@@ -75,7 +75,7 @@ asio::awaitable<std::set<std::string>> gather_on_worker(
   for (const std::string& k : asked) {
     if (!failed.contains(k)) ok.push_back(k);
   }
-  svc.apply(add_keys(s, address, ok, svc.make_stimulus("replicate-add")),
+  svc.apply(handle(s, AddKeys{address, ok}, svc.make_stimulus("replicate-add")),
             "gather_on_worker");
   co_return failed;
 }
@@ -98,8 +98,8 @@ asio::awaitable<bool> delete_worker_data(SchedulerService& svc, std::string addr
     co_return false;
   }
   for (const std::string& k : keys) {
-    svc.apply(release_worker_data(svc.state(), address, k,
-                                  Stimulus{stimulus_id, SchedulerServer::unix_now()}),
+    svc.apply(handle(svc.state(), ReleaseWorkerData{address, k},
+                     Stimulus{stimulus_id, SchedulerServer::unix_now()}),
               "delete_worker_data");
   }
   co_return true;

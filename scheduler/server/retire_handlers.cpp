@@ -184,8 +184,8 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
   for (WorkerId id : ids) {
     const WorkerState& ws = s.worker(id);
     retiring.push_back(Retiring{id, ws.address, ws.status, Value(), false, false});
-    svc.apply(set_worker_status(s, ws.address, WorkerStatus::closing_gracefully,
-                                Stimulus{stimulus_id, SchedulerServer::unix_now()}),
+    svc.apply(handle(s, WorkerStatusChange{ws.address, WorkerStatus::closing_gracefully},
+                     Stimulus{stimulus_id, SchedulerServer::unix_now()}),
               "retire_workers");
     send_status(svc, id, WorkerStatus::closing_gracefully, stimulus_id);
   }
@@ -219,8 +219,8 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
             "Could not retire worker '{}': unique data could not be moved to any other "
             "worker (stimulus_id='{}')",
             r.address, stimulus_id);
-        svc.apply(set_worker_status(s, r.address, r.prev_status,
-                                    Stimulus{stimulus_id, SchedulerServer::unix_now()}),
+        svc.apply(handle(s, WorkerStatusChange{r.address, r.prev_status},
+                         Stimulus{stimulus_id, SchedulerServer::unix_now()}),
                   "retire_workers");
         send_status(svc, r.id, r.prev_status, stimulus_id);
         r.identity = worker_identity(ctx->server, r.address);

@@ -240,7 +240,7 @@ void SchedulerService::remove_worker(const std::string& address, bool expected,
   std::shared_ptr<protocol::BatchedStream> stream = it->second.stream;
   Stimulus stim = make_stimulus(stimulus_prefix);
   // The close intent (if any) goes out before the connection entry is dropped.
-  Result<Effects> fx = scheduler::remove_worker(state_, address, expected, close, stim);
+  Result<Effects> fx = handle(state_, RemoveWorker{address, expected, close}, stim);
   if (fx.ok()) {
     send_effects(std::move(*fx));
   } else {

@@ -61,8 +61,8 @@ asio::awaitable<void> release(std::shared_ptr<Variables> v, std::string canonica
     co_await v->confirmed_list(name)->wait(std::nullopt);
   }
   SchedulerService& svc = v->svc();
-  svc.apply(client_releases_keys(svc.state(), holder(name), {canonical},
-                                 svc.make_stimulus("variable-release")),
+  svc.apply(handle(svc.state(), ClientReleasesKeys{holder(name), {canonical}},
+                   svc.make_stimulus("variable-release")),
             "variable release");
   v->waiting.erase(slot);
 }
@@ -80,8 +80,8 @@ asio::awaitable<Value> variable_set(std::shared_ptr<Variables> v, RpcRequest& re
   HeldValue record = std::move(std::get<HeldValue>(read_result));
   if (record.is_future) {
     SchedulerService& svc = v->svc();
-    svc.apply(client_desires_keys(svc.state(), holder(*name), {record.canonical},
-                                  svc.make_stimulus("variable-set")),
+    svc.apply(handle(svc.state(), ClientDesiresKeys{holder(*name), {record.canonical}},
+                     svc.make_stimulus("variable-set")),
               "variable_set");
   }
   auto old = v->variables.find(*name);
@@ -141,8 +141,8 @@ Status future_received_confirm(Variables& v, const protocol::StreamMessage& m) {
     return Status::OK();
   }
   SchedulerService& svc = v.svc();
-  svc.apply(client_desires_keys(svc.state(), client->as_str(), {k->canonical()},
-                                svc.make_stimulus("variable-confirm")),
+  svc.apply(handle(svc.state(), ClientDesiresKeys{client->as_str(), {k->canonical()}},
+                   svc.make_stimulus("variable-confirm")),
             "variable-future-received-confirm");
   auto it = v.waiting.find({k->canonical(), *name});
   if (it != v.waiting.end()) {
@@ -160,9 +160,9 @@ asio::awaitable<void> variable_delete(std::shared_ptr<Variables> v, std::string 
   v->confirmed.erase(name);
   v->variables.erase(name);
   SchedulerService& svc = v->svc();
-  svc.apply(
-      remove_client(svc.state(), holder(name), svc.make_stimulus("variable-delete")),
-      "variable_delete");
+  svc.apply(handle(svc.state(), RemoveClient{holder(name)},
+                   svc.make_stimulus("variable-delete")),
+            "variable_delete");
 }
 
 }  // namespace

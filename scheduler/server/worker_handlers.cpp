@@ -91,7 +91,7 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(SchedulerServer& server,
   if (!parse_worker_status(msg->status, aw.status)) aw.status = WorkerStatus::init;
 
   Stimulus stim{msg->stimulus_id, now};
-  Result<Effects> fx = scheduler::add_worker(svc.state(), aw, stim);
+  Result<Effects> fx = handle(svc.state(), aw, stim);
   if (!fx.ok()) {
     spdlog::error("register-worker {}: {}", address, fx.status().to_string());
     req.comm->close();
@@ -211,7 +211,7 @@ void register_stream_handlers(SchedulerServer& server) {
       tf.startstops.push_back({ss.action, ss.start, ss.stop});
     }
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(task_finished(svc.state(), tf, stim), "task-finished");
+    svc.apply(handle(svc.state(), std::move(tf), stim), "task-finished");
     return Status::OK();
   });
   h.add("task-erred", [&svc](const StreamMessage& m) -> Status {
@@ -227,44 +227,47 @@ void register_stream_handlers(SchedulerServer& server) {
     te.exception_text = std::move(op.exception_text);
     te.traceback_text = std::move(op.traceback_text);
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(task_erred(svc.state(), te, stim), "task-erred");
+    svc.apply(handle(svc.state(), std::move(te), stim), "task-erred");
     return Status::OK();
   });
   h.add("release-worker-data", [&svc](const StreamMessage& m) -> Status {
     DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::ReleaseWorkerData>(m));
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(release_worker_data(svc.state(), worker_of(m), op.key.canonical(), stim),
-              "release-worker-data");
+    svc.apply(
+        handle(svc.state(), ReleaseWorkerData{worker_of(m), op.key.canonical()}, stim),
+        "release-worker-data");
     return Status::OK();
   });
   h.add("add-keys", [&svc](const StreamMessage& m) -> Status {
     DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::AddKeys>(m));
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(add_keys(svc.state(), worker_of(m), canonical_keys(op.keys), stim),
+    svc.apply(handle(svc.state(), AddKeys{worker_of(m), canonical_keys(op.keys)}, stim),
               "add-keys");
     return Status::OK();
   });
   h.add("long-running", [&svc](const StreamMessage& m) -> Status {
     DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::LongRunning>(m));
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(long_running(svc.state(), worker_of(m), op.key.canonical(), op.run_id,
-                           op.compute_duration, stim),
+    svc.apply(handle(svc.state(),
+                     LongRunning{worker_of(m), op.key.canonical(), op.run_id,
+                                 op.compute_duration},
+                     stim),
               "long-running");
     return Status::OK();
   });
   h.add("reschedule", [&svc](const StreamMessage& m) -> Status {
     DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::Reschedule>(m));
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(reschedule(svc.state(), op.key.canonical(), worker_of(m), stim),
+    svc.apply(handle(svc.state(), Reschedule{op.key.canonical(), worker_of(m)}, stim),
               "reschedule");
     return Status::OK();
   });
   h.add("request-refresh-who-has", [&svc](const StreamMessage& m) -> Status {
     DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::RequestRefreshWhoHas>(m));
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(
-        request_refresh_who_has(svc.state(), worker_of(m), canonical_keys(op.keys), stim),
-        "request-refresh-who-has");
+    svc.apply(handle(svc.state(),
+                     RequestRefreshWhoHas{worker_of(m), canonical_keys(op.keys)}, stim),
+              "request-refresh-who-has");
     return Status::OK();
   });
   h.add("worker-status-change", [&svc](const StreamMessage& m) -> Status {
@@ -281,7 +284,7 @@ void register_stream_handlers(SchedulerServer& server) {
       if (WorkerConnection* w = svc.find_worker(worker)) w->closing = true;
     }
     Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
-    svc.apply(set_worker_status(svc.state(), worker, status, stim),
+    svc.apply(handle(svc.state(), WorkerStatusChange{worker, status}, stim),
               "worker-status-change");
     return Status::OK();
   });

@@ -157,10 +157,13 @@ class Recs {
 struct Effects {
   std::vector<ClientMsg> to_clients;
   std::vector<WorkerMsg> to_workers;
+  // The keys stimulus_retry reset: the retry RPC's reply, not a message.
+  std::vector<std::string> retried;
 
   void append(Effects&& other) {
     for (auto& m : other.to_clients) to_clients.push_back(std::move(m));
     for (auto& m : other.to_workers) to_workers.push_back(std::move(m));
+    for (auto& k : other.retried) retried.push_back(std::move(k));
   }
   bool empty() const { return to_clients.empty() && to_workers.empty(); }
 };

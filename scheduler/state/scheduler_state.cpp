@@ -332,6 +332,15 @@ void decrement_prefix(std::vector<std::pair<PrefixId, std::int32_t>>& v,
   auto g = global.find(p);
   if (g != global.end() && --g->second == 0) global.erase(g);
 }
+
+// `ws` in or out of one of the worker indexes.
+void set_member(IdSet<WorkerId>& index, WorkerId ws, bool member) {
+  if (member) {
+    index.insert(ws);
+  } else {
+    index.erase(ws);
+  }
+}
 }  // namespace
 
 void SchedulerState::add_to_long_running(WorkerId wid, TaskId tid) {
@@ -383,11 +392,7 @@ double SchedulerState::total_occupancy() const {
 }
 
 void SchedulerState::set_running(WorkerId ws, bool running) {
-  if (running) {
-    running_.insert(ws);
-  } else {
-    running_.erase(ws);
-  }
+  set_member(running_, ws, running);
 }
 
 void SchedulerState::set_idle(WorkerId ws, bool idle) {
@@ -404,11 +409,7 @@ void SchedulerState::set_idle(WorkerId ws, bool idle) {
 void SchedulerState::set_saturated(WorkerId ws, bool saturated) {
   WorkerState& w = worker(ws);
   w.in_saturated = saturated;
-  if (saturated) {
-    saturated_.insert(ws);
-  } else {
-    saturated_.erase(ws);
-  }
+  set_member(saturated_, ws, saturated);
 }
 
 void SchedulerState::set_idle_task_count(WorkerId ws, bool member) {

@@ -22,7 +22,7 @@ TEST_CASE("an erred task errs its dependents with its blame", "[errors]") {
   CHECK(h.s.task(c).exception_blame == *h.s.find_task("a"));
 
   // A later client asking for c hears about the error at once.
-  e = h.check(client_desires_keys(h.s, "c3", {"c"}, h.next()));
+  e = h.on(ClientDesiresKeys{"c3", {"c"}});
   CHECK(clients(h.s, e) ==
         V{"c1 task-erred c ZeroDivisionError", "c3 task-erred c ZeroDivisionError"});
 }
@@ -30,18 +30,9 @@ TEST_CASE("an erred task errs its dependents with its blame", "[errors]") {
 TEST_CASE("retries re-run a failing task before it errs", "[errors]") {
   Harness h;
   h.add_worker("w1");
-  UpdateGraph g;
-  g.client = "c1";
-  g.keys = {"flaky"};
-  g.fifo_timeout = 0.1;
-  GraphTask t;
-  t.key = "flaky";
-  t.prefix_name = t.group_name = "flaky";
-  t.run_spec = std::make_shared<const int>(0);
-  t.order = 0;
+  GraphTask t = graph_task("flaky");
   t.retries = 1;
-  g.tasks.push_back(t);
-  Effects e = h.submit_graph(g);
+  Effects e = h.submit_graph(graph("c1", {t}, {"flaky"}));
   CHECK(workers(h.s, e) == V{"w1 compute-task flaky prio=[0,1,0]"});
   CHECK(h.run_id("flaky") == 0);
 
@@ -62,9 +53,8 @@ TEST_CASE("retry resets erred tasks and their erred dependents", "[errors]") {
   h.add_worker("w1");
   h.submit("c1", {{"a", {}, 0}, {"b", {"a"}, 1}}, {"b"});
   h.err("w1", "a");
-  std::vector<std::string> retried;
-  Effects e = h.check(retry(h.s, {"b"}, retried, h.next("retry-")));
-  CHECK(retried == V{"b", "a"});
+  Effects e = h.on(Retry{{"b"}}, "retry-");
+  CHECK(e.retried == V{"b", "a"});
   CHECK(workers(h.s, e) == V{"w1 free-keys [a]", "w1 compute-task a prio=[0,1,0]"});
   CHECK(clients(h.s, e) == V{"c1 task-retried b"});
   CHECK(h.status("b") == TaskStatus::waiting);
@@ -80,11 +70,11 @@ TEST_CASE("stale task-erred from a re-assigned task is ignored", "[errors]") {
   m.worker = "w1";
   m.key = "x";
   m.run_id = 99;
-  Effects e = h.check(task_erred(h.s, m, h.next()));
+  Effects e = h.on(m);
   // run_id mismatch on the same worker: released and re-run.
   CHECK(workers(h.s, e) == V{"w1 free-keys [x]", "w1 compute-task x prio=[0,1,0]"});
   m.key = "unknown";
-  e = h.check(task_erred(h.s, m, h.next()));
+  e = h.on(m);
   CHECK(e.empty());
 }
 

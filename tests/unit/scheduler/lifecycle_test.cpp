@@ -100,26 +100,16 @@ TEST_CASE("priorities: generations bump after fifo_timeout, map keeps order",
   CHECK(h.s.task(*h.s.find_task("x")).priority == Priority{0, 1, 0});
 
   // User priority and a graph submitted from inside a task.
-  UpdateGraph g;
-  g.client = "c1";
-  g.keys = {"sub"};
-  g.submitting_task = "m-1";
-  GraphTask t;
-  t.key = "sub";
-  t.prefix_name = t.group_name = "sub";
-  t.run_spec = std::make_shared<const int>(1);
-  t.order = 7;
+  GraphTask t = graph_task("sub", 7);
   t.user_priority = 3;
-  g.tasks.push_back(t);
+  UpdateGraph g = graph("c1", {t}, {"sub"}, /*fifo_timeout=*/0);
+  g.submitting_task = "m-1";
   e = h.submit_graph(g);
   CHECK(workers(h.s, e) == V{"w1 compute-task sub prio=[-3,-0.01,7]"});
 }
 
 TEST_CASE("task_finished for a key already in memory adds a replica", "[lifecycle]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
+  XOnTwoWorkers h;
   auto rid = h.run_id("x");
   h.finish("w1", "x");
   Effects e = h.finish_run("w2", "x", rid);

@@ -41,7 +41,7 @@ TEST_CASE("memory per task of a 100k-task map-reduce graph", "[memory]") {
     g.keys.push_back(red.key);
     g.tasks.push_back(std::move(red));
   }
-  auto r = update_graph(h.s, g, h.next());
+  auto r = handle(h.s, g, h.next());
   REQUIRE(r.ok());
   REQUIRE(h.s.task_count() == 100000);
   std::size_t bytes = h.s.approx_task_bytes();

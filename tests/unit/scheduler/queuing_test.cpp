@@ -60,7 +60,7 @@ TEST_CASE("long-running tasks free their slot", "[queuing]") {
   Harness h;
   h.add_worker("w1");
   h.submit("c1", map_tasks(6), map_keys(6));
-  Effects e = h.check(long_running(h.s, "w1", "inc-0", h.run_id("inc-0"), {}, h.next()));
+  Effects e = h.on(LongRunning{"w1", "inc-0", h.run_id("inc-0"), {}});
   CHECK(workers(h.s, e) == V{"w1 compute-task inc-2 prio=[0,1,2]"});
 }
 
@@ -82,14 +82,9 @@ TEST_CASE("worker-saturation inf: root-ish tasks are all sent, co-assigned",
 
 TEST_CASE("root-ish tasks with no workers wait in the queue", "[queuing]") {
   Harness h;
-  UpdateGraph g;
-  g.client = "c1";
+  UpdateGraph g = graph("c1", {}, {}, /*fifo_timeout=*/0);
   for (int i = 0; i < 3; ++i) {
-    GraphTask t;
-    t.key = "read-" + std::to_string(i);
-    t.prefix_name = t.group_name = "read";
-    t.run_spec = std::make_shared<const int>(i);
-    t.order = i;
+    GraphTask t = graph_task("read-" + std::to_string(i), i);
     t.data_producer = true;  // explicitly root-ish
     g.tasks.push_back(t);
     g.keys.push_back(t.key);

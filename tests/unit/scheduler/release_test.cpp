@@ -6,13 +6,10 @@ namespace daskcpp::scheduler::test {
 using V = std::vector<std::string>;
 
 TEST_CASE("releasing an in-memory key forgets it and frees every replica", "[release]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
+  XOnTwoWorkers h;
   auto rid = h.run_id("x");
   h.finish("w1", "x");
-  h.check(add_keys(h.s, "w2", {"x"}, h.next()));  // a replica on w2
+  h.on(AddKeys{"w2", {"x"}});  // a replica on w2
   Effects e = h.release("c1", {"x"});
   CHECK(workers(h.s, e) == V{"w1 free-keys [x]", "w2 free-keys [x]"});
   CHECK(clients(h.s, e).empty());
@@ -20,7 +17,7 @@ TEST_CASE("releasing an in-memory key forgets it and frees every replica", "[rel
   CHECK(h.s.task_count() == 0);
   CHECK(h.s.group_count() == 0);
   // The answers to free-keys are no-ops now; a late task-finished is told to free.
-  e = h.check(release_worker_data(h.s, "w1", "x", h.next()));
+  e = h.on(ReleaseWorkerData{"w1", "x"});
   CHECK(e.empty());
   e = h.finish_run("w2", "x", rid);
   CHECK(workers(h.s, e) == V{"w2 free-keys [x]"});
@@ -75,10 +72,9 @@ TEST_CASE("freed task slots are reused", "[release]") {
 TEST_CASE("cancel: dependents first, then the keys, told to every client", "[release]") {
   Harness h;
   h.add_worker("w1");
-  add_client(h.s, "c2");
+  h.on(AddClient{"c2"});
   h.submit("c1", {{"a", {}, 0}, {"b", {"a"}, 1}}, {"a", "b"});
-  Effects e =
-      h.check(cancel_keys(h.s, "c1", {"a"}, false, "user", "", h.next("cancel-")));
+  Effects e = h.on(CancelKeys{"c1", {"a"}, false, "user", ""}, "cancel-");
   CHECK(workers(h.s, e) == V{"w1 free-keys [a]"});
   CHECK(clients(h.s, e) == V{"* cancelled-keys [b] user", "* cancelled-keys [a] user"});
   CHECK(h.s.task_count() == 0);
@@ -89,10 +85,10 @@ TEST_CASE("cancel does not touch keys other clients want unless forced", "[relea
   h.add_worker("w1");
   h.submit("c1", {{"x"}}, {"x"});
   h.submit("c2", {{"x"}}, {"x"});
-  Effects e = h.check(cancel_keys(h.s, "c1", {"x"}, false, "", "", h.next()));
+  Effects e = h.on(CancelKeys{"c1", {"x"}, false, "", ""});
   CHECK(clients(h.s, e) == V{"* cancelled-keys []"});
   CHECK(h.status("x") == TaskStatus::processing);
-  e = h.check(cancel_keys(h.s, "c1", {"x"}, true, "", "", h.next()));
+  e = h.on(CancelKeys{"c1", {"x"}, true, "", ""});
   CHECK(workers(h.s, e) == V{"w1 free-keys [x]"});
   CHECK(clients(h.s, e) == V{"* cancelled-keys [x]"});
   CHECK_FALSE(h.known("x"));
@@ -103,7 +99,7 @@ TEST_CASE("remove_client releases everything it wanted", "[release]") {
   h.add_worker("w1");
   h.submit("c1", {{"x"}}, {"x"});
   h.finish("w1", "x");
-  Effects e = h.check(remove_client(h.s, "c1", h.next()));
+  Effects e = h.on(RemoveClient{"c1"});
   CHECK(workers(h.s, e) == V{"w1 free-keys [x]"});
   CHECK_FALSE(h.s.find_client("c1"));
 }
@@ -121,7 +117,7 @@ TEST_CASE("fire-and-forget keys are released once computed", "[release]") {
   Harness h;
   h.add_worker("w1");
   h.submit("c1", {{"x"}}, {"x"});
-  h.check(client_desires_keys(h.s, "fire-and-forget", {"x"}, h.next()));
+  h.on(ClientDesiresKeys{"fire-and-forget", {"x"}});
   h.release("c1", {"x"});
   CHECK(h.status("x") == TaskStatus::processing);
   Effects e = h.finish("w1", "x");

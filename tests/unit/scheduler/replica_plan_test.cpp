@@ -15,8 +15,7 @@ using test::Harness;
 // Scattered data: `key` in memory on `workers` with `nbytes`.
 void put(Harness& h, const std::string& key, std::vector<std::string> workers,
          std::int64_t nbytes) {
-  h.check(update_data(h.s, {DataKey{key, key, key, std::move(workers), nbytes}}, "c",
-                      h.next()));
+  h.on(UpdateData{{DataKey{key, key, key, std::move(workers), nbytes}}, "c"});
 }
 
 std::vector<std::string> keys_of(const Harness& h, const std::vector<TaskId>& ids) {
@@ -26,7 +25,7 @@ std::vector<std::string> keys_of(const Harness& h, const std::vector<TaskId>& id
 }
 
 void closing(Harness& h, const std::string& w) {
-  h.check(set_worker_status(h.s, w, WorkerStatus::closing_gracefully, h.next()));
+  h.on(WorkerStatusChange{w, WorkerStatus::closing_gracefully});
 }
 
 TEST_CASE("retire: each unique key goes to the least loaded running worker",
@@ -52,9 +51,9 @@ TEST_CASE("retire: each unique key goes to the least loaded running worker",
   CHECK(keys_of(h, plan.acquire[1].second) == std::vector<std::string>{"z"});
   CHECK_FALSE(retirement_done(h.s, h.wid("tcp://w1")));
 
-  h.check(add_keys(h.s, "tcp://w2", {"x"}, h.next()));
+  h.on(AddKeys{"tcp://w2", {"x"}});
   CHECK_FALSE(retirement_done(h.s, h.wid("tcp://w1")));
-  h.check(add_keys(h.s, "tcp://w3", {"z"}, h.next()));
+  h.on(AddKeys{"tcp://w3", {"z"}});
   CHECK(retirement_done(h.s, h.wid("tcp://w1")));
   CHECK(plan_retirement(h.s, {h.wid("tcp://w1")}).acquire.empty());
 }
@@ -138,8 +137,8 @@ TEST_CASE("replicate: copies up to n, at most branching x holders per round",
   CHECK(r.gather.empty());
   CHECK(r.drop.empty());
 
-  h.check(add_keys(h.s, "tcp://w2", {"x"}, h.next()));
-  h.check(add_keys(h.s, "tcp://w3", {"x"}, h.next()));
+  h.on(AddKeys{"tcp://w2", {"x"}});
+  h.on(AddKeys{"tcp://w3", {"x"}});
   r = plan_replicate(h.s, {x}, all, 1, 2, true, rng);
   CHECK(r.gather.empty());
   REQUIRE(r.drop.size() == 2);

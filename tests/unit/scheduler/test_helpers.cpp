@@ -56,6 +56,10 @@ Effects Harness::check(Result<Effects> r) {
   return std::move(r).value();
 }
 
+Effects Harness::on(const SchedulerEvent& event, std::string prefix) {
+  return check(handle(s, event, next(std::move(prefix))));
+}
+
 Effects Harness::add_worker(const std::string& addr, int nthreads, bool running,
                             std::int64_t memory_limit) {
   AddWorker w;
@@ -65,30 +69,18 @@ Effects Harness::add_worker(const std::string& addr, int nthreads, bool running,
   w.nthreads = nthreads;
   w.memory_limit = memory_limit;
   w.status = running ? WorkerStatus::running : WorkerStatus::init;
-  return check(scheduler::add_worker(s, w, next()));
+  return on(w);
 }
 
 Effects Harness::submit(const std::string& client, const std::vector<TaskSpec>& tasks,
                         const std::vector<std::string>& keys, double fifo_timeout) {
-  UpdateGraph g;
-  g.client = client;
-  g.keys = keys;
-  g.fifo_timeout = fifo_timeout;
-  for (const TaskSpec& t : tasks) {
-    GraphTask gt;
-    gt.key = t.key;
-    gt.dependencies = t.deps;
-    gt.prefix_name = prefix_of(t.key);
-    gt.group_name = prefix_of(t.key);
-    gt.run_spec = std::make_shared<const std::string>("spec-" + t.key);
-    gt.order = t.order;
-    g.tasks.push_back(std::move(gt));
-  }
-  return submit_graph(std::move(g));
+  std::vector<GraphTask> specs;
+  for (const TaskSpec& t : tasks) specs.push_back(graph_task(t.key, t.order, t.deps));
+  return submit_graph(graph(client, std::move(specs), keys, fifo_timeout));
 }
 
 Effects Harness::submit_graph(UpdateGraph g) {
-  return check(update_graph(s, g, next("update-graph-")));
+  return check(handle(s, g, next("update-graph-")));
 }
 
 Effects Harness::finish(const std::string& worker, const std::string& key,
@@ -106,7 +98,7 @@ Effects Harness::finish_run(const std::string& worker, const std::string& key,
   m.type = Bytes::copy_of(std::string_view("int"));
   m.has_type = true;
   m.startstops.push_back({"compute", now - 0.25, now});
-  return check(task_finished(s, m, next("task-finished-")));
+  return on(m, "task-finished-");
 }
 
 Effects Harness::err(const std::string& worker, const std::string& key,
@@ -117,17 +109,44 @@ Effects Harness::err(const std::string& worker, const std::string& key,
   m.run_id = run_id(key);
   m.exception = std::make_shared<const std::string>(exception);
   m.exception_text = exception;
-  return check(task_erred(s, m, next("task-erred-")));
+  return on(m, "task-erred-");
 }
 
 Effects Harness::release(const std::string& client,
                          const std::vector<std::string>& keys) {
-  return check(client_releases_keys(s, client, keys, next("client-releases-keys-")));
+  return on(ClientReleasesKeys{client, keys}, "client-releases-keys-");
 }
 
 Effects Harness::remove_worker(const std::string& worker, bool expected) {
-  return check(
-      scheduler::remove_worker(s, worker, expected, true, next("remove-worker-")));
+  return on(RemoveWorker{worker, expected, /*close=*/true}, "remove-worker-");
+}
+
+XOnTwoWorkers::XOnTwoWorkers() {
+  add_worker("w1");
+  add_worker("w2");
+  submit("c1", {{"x"}}, {"x"});
+}
+
+GraphTask graph_task(const std::string& key, std::int64_t order,
+                     const std::vector<std::string>& deps) {
+  GraphTask t;
+  t.key = key;
+  t.dependencies = deps;
+  t.prefix_name = prefix_of(key);
+  t.group_name = prefix_of(key);
+  t.run_spec = std::make_shared<const std::string>("spec-" + key);
+  t.order = order;
+  return t;
+}
+
+UpdateGraph graph(const std::string& client, std::vector<GraphTask> tasks,
+                  std::vector<std::string> keys, double fifo_timeout) {
+  UpdateGraph g;
+  g.client = client;
+  g.tasks = std::move(tasks);
+  g.keys = std::move(keys);
+  g.fifo_timeout = fifo_timeout;
+  return g;
 }
 
 TaskStatus Harness::status(const std::string& key) const {

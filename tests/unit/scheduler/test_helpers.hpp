@@ -1,7 +1,7 @@
 #pragma once
 // Test harness for the scheduler core: a SchedulerState with validation on, a stimulus
 // counter instead of a clock, and describe() that renders each intent as one line so
-// tests assert the exact messages out (test_worker_state_machine style).
+// tests read "event in, exact intents out" (test_worker_state_machine style).
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -33,7 +33,9 @@ class Harness {
 
   Stimulus next(std::string prefix = "s");
 
-  // Each helper REQUIREs that the stimulus succeeded and the whole state validates.
+  // handle(event) with the next stimulus id; REQUIREs that it succeeded and that the
+  // whole state validates. The helpers below build the common events.
+  Effects on(const SchedulerEvent& event, std::string prefix = "s");
   Effects add_worker(const std::string& addr, int nthreads = 1, bool running = true,
                      std::int64_t memory_limit = 0);
   Effects submit(const std::string& client, const std::vector<TaskSpec>& tasks,
@@ -57,6 +59,20 @@ class Harness {
  private:
   int counter_ = 0;
 };
+
+// The shared opening of many stories: w1 and w2 running, c1 has submitted x
+// (processing on w1).
+struct XOnTwoWorkers : Harness {
+  XOnTwoWorkers();
+};
+
+// A graph task `key` with graph order `order`, prefix and group key_split(key) and a
+// run_spec of its own.
+GraphTask graph_task(const std::string& key, std::int64_t order = 0,
+                     const std::vector<std::string>& deps = {});
+// An update-graph from `client` wanting `keys`.
+UpdateGraph graph(const std::string& client, std::vector<GraphTask> tasks,
+                  std::vector<std::string> keys, double fifo_timeout = 0.1);
 
 std::string describe(const SchedulerState& s, const WorkerMsg& m);
 std::string describe(const SchedulerState& s, const ClientMsg& m);

@@ -6,10 +6,7 @@ namespace daskcpp::scheduler::test {
 using V = std::vector<std::string>;
 
 TEST_CASE("a dead worker's processing task is re-placed with a new run_id", "[workers]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
+  XOnTwoWorkers h;
   REQUIRE(h.s.task(*h.s.find_task("x")).processing_on == h.wid("w1"));
   Effects e = h.remove_worker("w1");
   CHECK(workers(h.s, e) == V{"w1 close scheduler-remove-worker",
@@ -24,10 +21,7 @@ TEST_CASE("a dead worker's processing task is re-placed with a new run_id", "[wo
 }
 
 TEST_CASE("expected removal does not make tasks suspicious", "[workers]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
+  XOnTwoWorkers h;
   h.remove_worker("w1", /*expected=*/true);
   CHECK(h.s.task(*h.s.find_task("x")).suspicious == 0);
 }
@@ -55,10 +49,7 @@ TEST_CASE("KilledWorker after allowed_failures worker deaths", "[workers]") {
 }
 
 TEST_CASE("losing the only replica: lost-data and recompute", "[workers]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
+  XOnTwoWorkers h;
   h.finish("w1", "x");
   Effects e = h.remove_worker("w1");
   CHECK(clients(h.s, e) == V{"c1 lost-data x"});
@@ -83,8 +74,7 @@ TEST_CASE("losing scattered data forgets it and cancels the futures", "[workers]
   Harness h;
   h.add_worker("w1");
   h.add_worker("w2");
-  Effects e = h.check(
-      update_data(h.s, {DataKey{"int-abc", "int", "int", {"w1"}, 28}}, "c1", h.next()));
+  Effects e = h.on(UpdateData{{DataKey{"int-abc", "int", "int", {"w1"}, 28}}, "c1"});
   CHECK(clients(h.s, e) == V{"c1 key-in-memory int-abc"});
   CHECK(h.status("int-abc") == TaskStatus::memory);
   e = h.remove_worker("w1");
@@ -100,22 +90,14 @@ TEST_CASE("no running worker: no-worker / queued, then placed when one runs",
   Effects e = h.submit("c1", {{"x"}}, {"x"});
   CHECK(e.empty());
   CHECK(h.status("x") == TaskStatus::queued);
-  UpdateGraph g;
-  g.client = "c1";
-  g.keys = {"r"};
-  GraphTask t;
-  t.key = "r";
-  t.prefix_name = t.group_name = "r";
-  t.run_spec = std::make_shared<const int>(0);
-  t.order = 1;
+  GraphTask t = graph_task("r", 1);
   t.restrictions.workers = {"w1"};
-  g.tasks.push_back(t);
-  e = h.submit_graph(g);
+  e = h.submit_graph(graph("c1", {t}, {"r"}, /*fifo_timeout=*/0));
   CHECK(e.empty());
   CHECK(h.status("r") == TaskStatus::no_worker);
   e = h.add_worker("w1", 1, /*running=*/false);
   CHECK(e.empty());
-  e = h.check(set_worker_status(h.s, "w1", WorkerStatus::running, h.next()));
+  e = h.on(WorkerStatusChange{"w1", WorkerStatus::running});
   CHECK(workers(h.s, e) ==
         V{"w1 compute-task r prio=[0,1,1]", "w1 compute-task x prio=[0,1,0]"});
 }
@@ -124,17 +106,14 @@ TEST_CASE("paused workers get no new tasks", "[workers]") {
   Harness h;
   h.add_worker("w1");
   h.add_worker("w2");
-  h.check(set_worker_status(h.s, "w1", WorkerStatus::paused, h.next()));
+  h.on(WorkerStatusChange{"w1", WorkerStatus::paused});
   Effects e = h.submit("c1", {{"x"}}, {"x"});
   CHECK(workers(h.s, e) == V{"w2 compute-task x prio=[0,1,0]"});
 }
 
 TEST_CASE("stale task-finished (run_id mismatch) is answered with free-keys",
           "[workers]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
+  XOnTwoWorkers h;
   // Another worker reports a run it was never given.
   Effects e = h.finish_run("w2", "x", 42);
   CHECK(workers(h.s, e) == V{"w2 free-keys [x]"});
@@ -154,17 +133,14 @@ TEST_CASE("task-finished for an unknown key is answered with free-keys", "[worke
 
 TEST_CASE("add-keys for unknown keys asks for remove-replicas; refresh-who-has",
           "[workers]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
+  XOnTwoWorkers h;
   h.finish("w1", "x");
-  Effects e = h.check(add_keys(h.s, "w2", {"x", "y"}, h.next()));
+  Effects e = h.on(AddKeys{"w2", {"x", "y"}});
   CHECK(workers(h.s, e) == V{"w2 remove-replicas [y]"});
-  e = h.check(request_refresh_who_has(h.s, "w2", {"x", "z"}, h.next()));
+  e = h.on(RequestRefreshWhoHas{"w2", {"x", "z"}});
   CHECK(workers(h.s, e) == V{"w2 refresh-who-has x:[w1,w2]", "w2 free-keys [z]"});
   // release-worker-data of one replica keeps the task; of the last releases it.
-  e = h.check(release_worker_data(h.s, "w1", "x", h.next()));
+  e = h.on(ReleaseWorkerData{"w1", "x"});
   CHECK(e.empty());
   CHECK(h.status("x") == TaskStatus::memory);
 }
@@ -174,18 +150,10 @@ TEST_CASE("worker restrictions, loose restrictions and no-worker", "[workers]") 
   h.add_worker("w1");
   h.add_worker("w2");
   auto restricted = [&](const std::string& key, std::vector<std::string> ws, bool loose) {
-    UpdateGraph g;
-    g.client = "c1";
-    g.keys = {key};
-    GraphTask t;
-    t.key = key;
-    t.prefix_name = t.group_name = key;
-    t.run_spec = std::make_shared<const int>(0);
-    t.order = 0;
+    GraphTask t = graph_task(key);
     t.restrictions.workers = std::move(ws);
     t.restrictions.loose = loose;
-    g.tasks.push_back(t);
-    return h.submit_graph(g);
+    return h.submit_graph(graph("c1", {t}, {key}, /*fifo_timeout=*/0));
   };
   CHECK(workers(h.s, restricted("r", {"w2"}, false)) ==
         V{"w2 compute-task r prio=[0,1,0]"});
@@ -196,15 +164,12 @@ TEST_CASE("worker restrictions, loose restrictions and no-worker", "[workers]") 
 }
 
 TEST_CASE("reschedule and long-running", "[workers]") {
-  Harness h;
-  h.add_worker("w1");
-  h.add_worker("w2");
-  h.submit("c1", {{"x"}}, {"x"});
-  Effects e = h.check(reschedule(h.s, "x", "w2", h.next()));
+  XOnTwoWorkers h;
+  Effects e = h.on(Reschedule{"x", "w2"});
   CHECK(e.empty());  // not processing there
-  e = h.check(reschedule(h.s, "x", "w1", h.next()));
+  e = h.on(Reschedule{"x", "w1"});
   CHECK(workers(h.s, e) == V{"w1 free-keys [x]", "w2 compute-task x prio=[0,1,0]"});
-  e = h.check(long_running(h.s, "w2", "x", h.run_id("x"), 1.5, h.next()));
+  e = h.on(LongRunning{"w2", "x", h.run_id("x"), 1.5});
   CHECK(e.empty());
   CHECK(h.s.worker(h.wid("w2")).long_running.size() == 1);
   CHECK(h.s.prefix(h.s.task(*h.s.find_task("x")).prefix).duration_average == 1.5);
