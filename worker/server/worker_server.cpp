@@ -14,7 +14,7 @@
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
-#include "worker/nanny/nanny_link.hpp"
+#include "worker/server/nanny_link.hpp"
 
 namespace daskcpp::worker {
 
@@ -267,8 +267,7 @@ void WorkerServer::close(const std::string& reason, bool notify_nanny) {
 
 asio::awaitable<void> WorkerServer::finish_close(std::string reason, bool notify_nanny) {
   if (notify_nanny && options_.nanny_address) {
-    Status st =
-        co_await nanny::tell_nanny_close_gracefully(*options_.nanny_address, reason);
+    Status st = co_await tell_nanny_close_gracefully(*options_.nanny_address, reason);
     if (!st.ok()) spdlog::warn("Could not tell the nanny we close: {}", st.to_string());
   }
   // Give the graceful close of the stream a moment to reach the scheduler.
