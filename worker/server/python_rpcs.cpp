@@ -125,7 +125,7 @@ Status WorkerServer::configure_python_context() {
         if (!key.ok()) spdlog::error("secede: bad key: {}", key.status().to_string());
         return;
       }
-      handle(Secede{std::move(*key), duration, std::move(sid)});
+      handle(SecedeEvent{std::move(*key), duration, std::move(sid)});
     });
   };
   hooks.on_log_event = [this](Bytes payload) {

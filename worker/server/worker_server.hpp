@@ -99,10 +99,8 @@ class WorkerServer {
   static double unix_now();
 
   // ---- state machine glue (worker_server.cpp)
-  template <typename Event>
-  void handle(const Event& event) {
-    dispatch(state_->handle(event));
-  }
+  // Applies the event to the state machine and carries out its instructions.
+  void handle(StateMachineEvent event);
   void dispatch(Instructions instructions);
   void execute(const Execute& ex);
   void on_execute_done(Key key, ValueId id, Result<python_compat::TaskOutcome> outcome);
