@@ -428,30 +428,24 @@ protocol::StreamHandler stream_op(std::function<void(const Op&)> apply) {
   };
 }
 
+template <typename Op>
+protocol::StreamHandler event_op(std::function<void(StateMachineEvent)> apply) {
+  return stream_op<Op>([apply = std::move(apply)](const Op& op) { apply(to_event(op)); });
+}
+
 }  // namespace
 
 void WorkerServer::setup_stream_handlers() {
   auto& h = stream_handlers_;
-  h.add("compute-task",
-        stream_op<protocol::ComputeTask>(
-            [this](const protocol::ComputeTask& op) { handle(to_event(op)); }));
-  h.add("free-keys", stream_op<protocol::FreeKeys>(
-                         [this](const protocol::FreeKeys& op) { handle(to_event(op)); }));
-  h.add("steal-request",
-        stream_op<protocol::StealRequest>(
-            [this](const protocol::StealRequest& op) { handle(to_event(op)); }));
-  h.add("acquire-replicas",
-        stream_op<protocol::AcquireReplicas>(
-            [this](const protocol::AcquireReplicas& op) { handle(to_event(op)); }));
-  h.add("remove-replicas",
-        stream_op<protocol::RemoveReplicas>(
-            [this](const protocol::RemoveReplicas& op) { handle(to_event(op)); }));
-  h.add("refresh-who-has",
-        stream_op<protocol::RefreshWhoHas>(
-            [this](const protocol::RefreshWhoHas& op) { handle(to_event(op)); }));
-  h.add("remove-worker",
-        stream_op<protocol::RemoveWorker>(
-            [this](const protocol::RemoveWorker& op) { handle(to_event(op)); }));
+  // The scheduler ops the state machine handles: each becomes its event.
+  auto apply = [this](StateMachineEvent ev) { handle(std::move(ev)); };
+  h.add("compute-task", event_op<protocol::ComputeTask>(apply));
+  h.add("free-keys", event_op<protocol::FreeKeys>(apply));
+  h.add("steal-request", event_op<protocol::StealRequest>(apply));
+  h.add("acquire-replicas", event_op<protocol::AcquireReplicas>(apply));
+  h.add("remove-replicas", event_op<protocol::RemoveReplicas>(apply));
+  h.add("refresh-who-has", event_op<protocol::RefreshWhoHas>(apply));
+  h.add("remove-worker", event_op<protocol::RemoveWorker>(apply));
   h.add("worker-status-change", stream_op<protocol::WorkerStatusChange>(
                                     [this](const protocol::WorkerStatusChange& op) {
                                       set_status(op.status, op.stimulus_id);

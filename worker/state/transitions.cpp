@@ -34,8 +34,10 @@ void WorkerState::enqueue_ready(TaskState& ts) {
 }
 
 // Upstream _transition_released_waiting: fetch what is missing, run when complete. A
-// task computed again reports only this run's startstops.
-void WorkerState::to_waiting(TaskState& ts, RecsInstrs& out) {
+// task computed again reports only this run's startstops. Also from fetch, missing
+// (compute what we were only fetching) and error (the scheduler retries it).
+void WorkerState::transition_released_waiting(TaskState& ts, const std::string&,
+                                              RecsInstrs& out) {
   leave_queues(ts);
   set_status(ts, TaskStatus::waiting);
   ts.done = false;
@@ -56,7 +58,9 @@ void WorkerState::to_waiting(TaskState& ts, RecsInstrs& out) {
 }
 
 // Upstream _transition_released_fetch: queued for a peer that holds it, or missing.
-void WorkerState::to_fetch(TaskState& ts, RecsInstrs& out) {
+// Also from missing (a holder became known).
+void WorkerState::transition_released_fetch(TaskState& ts, const std::string&,
+                                            RecsInstrs& out) {
   if (ts.priority.empty()) {
     // A dependency inherits the priority of the first task that needs it.
     for (const Key& d : ts.dependents) {
@@ -81,8 +85,10 @@ void WorkerState::to_cancelled(TaskState& ts) {
   set_status(ts, TaskStatus::cancelled);
 }
 
-// Upstream _transition_ready_executing / _acquire_resources.
-void WorkerState::to_executing(TaskState& ts, const std::string& sid, RecsInstrs& out) {
+// Upstream _transition_ready_executing / _acquire_resources; also from constrained
+// (ensure_computing checked the resources).
+void WorkerState::transition_ready_executing(TaskState& ts, const std::string& sid,
+                                             RecsInstrs& out) {
   leave_queues(ts);
   for (const auto& [name, amount] : ts.resource_restrictions)
     available_resources_[name] -= amount;
@@ -127,28 +133,6 @@ TaskFinishedMsg WorkerState::task_finished_msg(const TaskState& ts,
 
 // ---- to waiting ---------------------------------------------------------------------
 
-void WorkerState::transition_released_waiting(TaskState& ts, const std::string&,
-                                              RecsInstrs& out) {
-  to_waiting(ts, out);
-}
-
-// compute-task for data we were only fetching: compute it here instead.
-void WorkerState::transition_fetch_waiting(TaskState& ts, const std::string&,
-                                           RecsInstrs& out) {
-  to_waiting(ts, out);
-}
-
-void WorkerState::transition_missing_waiting(TaskState& ts, const std::string&,
-                                             RecsInstrs& out) {
-  to_waiting(ts, out);
-}
-
-// compute-task again after an error (the scheduler retries it).
-void WorkerState::transition_error_waiting(TaskState& ts, const std::string&,
-                                           RecsInstrs& out) {
-  to_waiting(ts, out);
-}
-
 // compute-task for a task cancelled while running or in flight: it is wanted again,
 // so it resumes what it was doing. A task that seceded while cancelled tells the
 // scheduler in arrears (the scheduler forgot it meanwhile).
@@ -167,29 +151,19 @@ void WorkerState::transition_cancelled_waiting(TaskState& ts, const std::string&
 }
 
 // The transfer of a resumed task failed: compute it here.
-void WorkerState::transition_resumed_waiting(TaskState& ts, const std::string&,
+void WorkerState::transition_resumed_waiting(TaskState& ts, const std::string& sid,
                                              RecsInstrs& out) {
   ts.previous.reset();
-  to_waiting(ts, out);
+  transition_released_waiting(ts, sid, out);
 }
 
 // ---- fetch, flight, missing -------------------------------------------------------
 
-void WorkerState::transition_released_fetch(TaskState& ts, const std::string&,
-                                            RecsInstrs& out) {
-  to_fetch(ts, out);
-}
-
-void WorkerState::transition_missing_fetch(TaskState& ts, const std::string&,
-                                           RecsInstrs& out) {
-  to_fetch(ts, out);
-}
-
 // The transfer did not bring it: ask another holder.
-void WorkerState::transition_flight_fetch(TaskState& ts, const std::string&,
+void WorkerState::transition_flight_fetch(TaskState& ts, const std::string& sid,
                                           RecsInstrs& out) {
   ts.coming_from.reset();
-  to_fetch(ts, out);
+  transition_released_fetch(ts, sid, out);
 }
 
 // Wanted again while still in flight: it keeps coming.
@@ -245,16 +219,6 @@ void WorkerState::transition_waiting_constrained(TaskState& ts, const std::strin
   leave_queues(ts);
   set_status(ts, TaskStatus::constrained);
   enqueue_ready(ts);
-}
-
-void WorkerState::transition_ready_executing(TaskState& ts, const std::string& sid,
-                                             RecsInstrs& out) {
-  to_executing(ts, sid, out);
-}
-
-void WorkerState::transition_constrained_executing(TaskState& ts, const std::string& sid,
-                                                   RecsInstrs& out) {
-  to_executing(ts, sid, out);
 }
 
 // The thread seceded (the handler sent long-running): its slot is free.
@@ -405,11 +369,11 @@ WorkerState::TransitionFn WorkerState::transition_function(TaskStatus start,
       {S::resumed, S::memory, &W::transition_resumed_memory},
       {S::resumed, S::released, &W::transition_resumed_released},
       {S::resumed, S::waiting, &W::transition_resumed_waiting},
-      {S::constrained, S::executing, &W::transition_constrained_executing},
+      {S::constrained, S::executing, &W::transition_ready_executing},
       {S::constrained, S::ready, &W::transition_waiting_ready},
       {S::constrained, S::released, &W::transition_generic_released},
       {S::error, S::released, &W::transition_generic_released},
-      {S::error, S::waiting, &W::transition_error_waiting},
+      {S::error, S::waiting, &W::transition_released_waiting},
       {S::executing, S::error, &W::transition_executing_error},
       {S::executing, S::long_running, &W::transition_executing_long_running},
       {S::executing, S::memory, &W::transition_executing_memory},
@@ -417,7 +381,7 @@ WorkerState::TransitionFn WorkerState::transition_function(TaskStatus start,
       {S::fetch, S::flight, &W::transition_fetch_flight},
       {S::fetch, S::missing, &W::transition_fetch_missing},
       {S::fetch, S::released, &W::transition_generic_released},
-      {S::fetch, S::waiting, &W::transition_fetch_waiting},
+      {S::fetch, S::waiting, &W::transition_released_waiting},
       {S::flight, S::fetch, &W::transition_flight_fetch},
       {S::flight, S::memory, &W::transition_flight_memory},
       {S::flight, S::missing, &W::transition_flight_missing},
@@ -426,9 +390,9 @@ WorkerState::TransitionFn WorkerState::transition_function(TaskStatus start,
       {S::long_running, S::memory, &W::transition_executing_memory},
       {S::long_running, S::released, &W::transition_executing_released},
       {S::memory, S::released, &W::transition_memory_released},
-      {S::missing, S::fetch, &W::transition_missing_fetch},
+      {S::missing, S::fetch, &W::transition_released_fetch},
       {S::missing, S::released, &W::transition_generic_released},
-      {S::missing, S::waiting, &W::transition_missing_waiting},
+      {S::missing, S::waiting, &W::transition_released_waiting},
       {S::ready, S::constrained, &W::transition_waiting_constrained},
       {S::ready, S::executing, &W::transition_ready_executing},
       {S::ready, S::released, &W::transition_generic_released},

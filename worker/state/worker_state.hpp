@@ -155,18 +155,15 @@ class WorkerState {
   // The messages gathered while the recommendations ran, in their wire order.
   void flush_gathered_messages(const std::string& stimulus_id, Instructions& out);
 
-  // ---- transition functions (transitions.cpp; upstream _transition_<start>_<finish>)
+  // ---- transition functions (transitions.cpp; upstream _transition_<start>_<finish>).
+  // As upstream, one function may serve several pairs (see the table).
   static TransitionFn transition_function(TaskStatus start, TaskStatus finish);
   void transition_released_waiting(TaskState& ts, const std::string& sid,
                                    RecsInstrs& out);
-  void transition_fetch_waiting(TaskState& ts, const std::string& sid, RecsInstrs& out);
-  void transition_missing_waiting(TaskState& ts, const std::string& sid, RecsInstrs& out);
-  void transition_error_waiting(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void transition_cancelled_waiting(TaskState& ts, const std::string& sid,
                                     RecsInstrs& out);
   void transition_resumed_waiting(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void transition_released_fetch(TaskState& ts, const std::string& sid, RecsInstrs& out);
-  void transition_missing_fetch(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void transition_flight_fetch(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void transition_cancelled_fetch(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void transition_generic_missing(TaskState& ts, const std::string& sid, RecsInstrs& out);
@@ -177,8 +174,6 @@ class WorkerState {
   void transition_waiting_constrained(TaskState& ts, const std::string& sid,
                                       RecsInstrs& out);
   void transition_ready_executing(TaskState& ts, const std::string& sid, RecsInstrs& out);
-  void transition_constrained_executing(TaskState& ts, const std::string& sid,
-                                        RecsInstrs& out);
   void transition_executing_long_running(TaskState& ts, const std::string& sid,
                                          RecsInstrs& out);
   void transition_executing_memory(TaskState& ts, const std::string& sid,
@@ -200,10 +195,7 @@ class WorkerState {
   void transition_released_forgotten(TaskState& ts, const std::string& sid,
                                      RecsInstrs& out);
   // Shared bodies of the functions above.
-  void to_waiting(TaskState& ts, RecsInstrs& out);
-  void to_fetch(TaskState& ts, RecsInstrs& out);
   void to_cancelled(TaskState& ts);
-  void to_executing(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void put_in_memory(TaskState& ts, RecsInstrs& out);
   // Moves the value that arrived for the task (pending_values_) onto it.
   void take_pending_value(TaskState& ts);
