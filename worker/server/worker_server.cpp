@@ -352,8 +352,6 @@ void WorkerServer::execute(const Execute& ex) {
   if (!queued) spdlog::warn("executor stopped; {} not run", ex.key.to_debug_string());
 }
 
-namespace {
-
 Value serialized_payload(const python_compat::SerializedValue& v) {
   auto p = std::make_shared<protocol::Payload>();
   p->kind = protocol::Payload::Kind::kSerialized;
@@ -361,8 +359,6 @@ Value serialized_payload(const python_compat::SerializedValue& v) {
   p->frames = v.frames;
   return Value(protocol::PayloadPtr(std::move(p)));
 }
-
-}  // namespace
 
 void WorkerServer::on_execute_done(Key key, ValueId id,
                                    Result<python_compat::TaskOutcome> r) {

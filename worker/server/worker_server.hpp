@@ -68,6 +68,10 @@ struct WorkerOptions {
   std::function<void(const std::string& address)> on_running;
 };
 
+// A value Python serialized (a result, an exception), as the Serialized payload sent
+// on the wire.
+protocol::Value serialized_payload(const python_compat::SerializedValue& v);
+
 class WorkerServer {
  public:
   explicit WorkerServer(WorkerOptions options);
