@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
-#include "worker/nanny/nanny_link.hpp"
 #include "worker/nanny/nanny_runner.hpp"
 #include "worker/server/cli_options.hpp"
+#include "worker/server/nanny_link.hpp"
 #include "worker/server/worker_server.hpp"
 
 namespace {
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   if (!cli->nanny_address.empty()) options.nanny_address = cli->nanny_address;
   if (cli->nanny_ready_fd >= 0) {
     options.on_running = [fd = cli->nanny_ready_fd](const std::string& address) {
-      worker::nanny::report_running(fd, address);
+      worker::report_running(fd, address);
     };
   }
   options.nthreads = cli->nthreads;

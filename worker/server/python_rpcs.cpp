@@ -30,14 +30,6 @@ using protocol::Map;
 using protocol::Value;
 using python_compat::CallOutcome;
 
-Value serialized(const python_compat::SerializedValue& v) {
-  auto p = std::make_shared<protocol::Payload>();
-  p->kind = protocol::Payload::Kind::kSerialized;
-  p->header = v.header;
-  p->frames = v.frames;
-  return Value(protocol::PayloadPtr(std::move(p)));
-}
-
 Value type_error(std::string_view op, std::string_view field, std::string_view what) {
   std::string text =
       std::string(op) + ": field '" + std::string(field) + "': " + std::string(what);
@@ -56,15 +48,16 @@ Value reply_of(std::string_view op, const Result<CallOutcome>& r) {
   }
   if (r->ok) {
     Map m{{"status", Value("OK")}};
-    if (r->result) m.emplace_back("result", serialized(*r->result));
+    if (r->result) m.emplace_back("result", serialized_payload(*r->result));
     return Value(std::move(m));
   }
   const python_compat::ErrorPayload& e = r->error;
-  return make_map({{"status", "error"},
-                   {"exception", serialized(e.exception)},
-                   {"traceback", e.traceback ? serialized(*e.traceback) : Value()},
-                   {"exception_text", Value(e.exception_text)},
-                   {"traceback_text", Value(e.traceback_text)}});
+  return make_map(
+      {{"status", "error"},
+       {"exception", serialized_payload(e.exception)},
+       {"traceback", e.traceback ? serialized_payload(*e.traceback) : Value()},
+       {"exception_text", Value(e.exception_text)},
+       {"traceback_text", Value(e.traceback_text)}});
 }
 
 // A job handed to the interpreter thread; its result comes back to the loop thread,
@@ -125,7 +118,7 @@ Status WorkerServer::configure_python_context() {
         if (!key.ok()) spdlog::error("secede: bad key: {}", key.status().to_string());
         return;
       }
-      handle(Secede{std::move(*key), duration, std::move(sid)});
+      handle(SecedeEvent{std::move(*key), duration, std::move(sid)});
     });
   };
   hooks.on_log_event = [this](Bytes payload) {

@@ -157,10 +157,10 @@ void WorkerServer::set_status(const std::string& status, const std::string& sid)
   if (stream_) stream_->send(protocol::WorkerStatusChange{status_, sid}.encode());
   if (!state_) return;
   if (previous == "running" && status != "running") {
-    handle(Pause{sid});
+    handle(PauseEvent{sid});
   } else if (status == "running" &&
              (previous == "paused" || previous == "closing_gracefully")) {
-    handle(Unpause{sid});
+    handle(UnpauseEvent{sid});
   }
 }
 

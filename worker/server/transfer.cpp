@@ -102,21 +102,22 @@ asio::awaitable<void> WorkerServer::gather_dep(GatherDep gd) {
   if (!fetched.ok()) {
     spdlog::warn("Could not fetch {} keys from {}: {}", gd.keys.size(), gd.worker,
                  fetched.status().to_string());
-    handle(GatherDepNetworkFailure{gd.worker, stimulus_id("gather-dep-network-failure")});
+    handle(GatherDepNetworkFailureEvent{gd.worker,
+                                        stimulus_id("gather-dep-network-failure")});
     co_return;
   }
   if (fetched->busy) {
-    handle(GatherDepBusy{gd.worker, stimulus_id("gather-dep-busy")});
+    handle(GatherDepBusyEvent{gd.worker, stimulus_id("gather-dep-busy")});
     auto timer = std::make_shared<asio::steady_timer>(io_, kBusyRetry);
     timer->async_wait([this, timer, worker = gd.worker](const protocol::ErrorCode& ec) {
       if (!ec && !closing_)
-        handle(RetryBusyWorker{worker, stimulus_id("retry-busy-worker")});
+        handle(RetryBusyWorkerEvent{worker, stimulus_id("retry-busy-worker")});
     });
     co_return;
   }
   double stop = std::max(unix_now(), start + 1e-6);
-  handle(GatherDepSuccess{gd.worker, std::move(fetched->values), start, stop,
-                          stimulus_id("gather-dep-success")});
+  handle(GatherDepSuccessEvent{gd.worker, std::move(fetched->values), start, stop,
+                               stimulus_id("gather-dep-success")});
 }
 
 // Mirrors Worker.get_data: busy above the outgoing limit; otherwise reply with the
@@ -185,7 +186,7 @@ Value WorkerServer::serve_update_data(protocol::RpcRequest& req) {
   request.set("op", "update_data");
   auto decoded = protocol::WorkerUpdateData::decode(request);
   if (!decoded.ok()) return error_reply(decoded.status());
-  UpdateData ev;
+  UpdateDataEvent ev;
   ev.stimulus_id = decoded->stimulus_id.value_or(stimulus_id("update-data"));
   protocol::WorkerUpdateDataReply reply;
   for (const auto& [key, payload] : decoded->data) {
@@ -194,7 +195,7 @@ Value WorkerServer::serve_update_data(protocol::RpcRequest& req) {
     reply.nbytes.emplace_back(key, rv->nbytes);
     ev.data.push_back(std::move(*rv));
   }
-  handle(ev);
+  handle(std::move(ev));
   return reply.encode();
 }
 
@@ -206,7 +207,7 @@ asio::awaitable<Value> WorkerServer::serve_gather(protocol::RpcRequest& req) {
   if (!r.ok()) co_return error_reply(r.status());
   auto who_has = r->who_has("who_has");
   if (!who_has.ok()) co_return error_reply(who_has.status());
-  UpdateData ev;
+  UpdateDataEvent ev;
   ev.stimulus_id = stimulus_id("gather");
   std::vector<Key> failed;
   for (const auto& [key, holders] : *who_has) {
@@ -222,7 +223,7 @@ asio::awaitable<Value> WorkerServer::serve_gather(protocol::RpcRequest& req) {
     }
     if (!got) failed.push_back(key);
   }
-  handle(ev);
+  handle(std::move(ev));
   co_return gather_reply(failed);
 }
 

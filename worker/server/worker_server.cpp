@@ -14,7 +14,8 @@
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
-#include "worker/nanny/nanny_link.hpp"
+#include "worker/server/nanny_link.hpp"
+#include "worker/server/scheduler_messages.hpp"
 
 namespace daskcpp::worker {
 
@@ -267,8 +268,7 @@ void WorkerServer::close(const std::string& reason, bool notify_nanny) {
 
 asio::awaitable<void> WorkerServer::finish_close(std::string reason, bool notify_nanny) {
   if (notify_nanny && options_.nanny_address) {
-    Status st =
-        co_await nanny::tell_nanny_close_gracefully(*options_.nanny_address, reason);
+    Status st = co_await tell_nanny_close_gracefully(*options_.nanny_address, reason);
     if (!st.ok()) spdlog::warn("Could not tell the nanny we close: {}", st.to_string());
   }
   // Give the graceful close of the stream a moment to reach the scheduler.
@@ -280,16 +280,27 @@ asio::awaitable<void> WorkerServer::finish_close(std::string reason, bool notify
 
 // ---- state machine glue ---------------------------------------------------------
 
+void WorkerServer::handle(StateMachineEvent event) {
+  Result<Instructions> instructions = state_->handle_stimulus(event);
+  if (!instructions.ok()) {
+    // A bug in the state machine, not bad input: say so loudly; the worker goes on
+    // with the state as far as it got (upstream logs InvalidTransition likewise).
+    spdlog::error("worker state machine: {}", instructions.status().to_string());
+    return;
+  }
+  dispatch(std::move(*instructions));
+}
+
 void WorkerServer::dispatch(Instructions instructions) {
   for (Instruction& ins : instructions) {
     if (auto* ex = std::get_if<Execute>(&ins)) {
       execute(*ex);
     } else if (auto* gd = std::get_if<GatherDep>(&ins)) {
       asio::co_spawn(io_, gather_dep(std::move(*gd)), asio::detached);
-    } else if (auto* msg = std::get_if<SendMsg>(&ins)) {
-      if (stream_) stream_->send(std::move(msg->msg));
     } else if (auto* fd = std::get_if<FreeData>(&ins)) {
       free_data(fd->key);
+    } else if (std::optional<Value> op = scheduler_op(ins); op && stream_) {
+      stream_->send(std::move(*op));
     }
   }
 }
@@ -341,8 +352,6 @@ void WorkerServer::execute(const Execute& ex) {
   if (!queued) spdlog::warn("executor stopped; {} not run", ex.key.to_debug_string());
 }
 
-namespace {
-
 Value serialized_payload(const python_compat::SerializedValue& v) {
   auto p = std::make_shared<protocol::Payload>();
   p->kind = protocol::Payload::Kind::kSerialized;
@@ -351,35 +360,49 @@ Value serialized_payload(const python_compat::SerializedValue& v) {
   return Value(protocol::PayloadPtr(std::move(p)));
 }
 
-}  // namespace
-
 void WorkerServer::on_execute_done(Key key, ValueId id,
                                    Result<python_compat::TaskOutcome> r) {
   if (closing_) return;
   const TaskState* ts = state_->task(key);
-  std::int64_t run_id = ts ? ts->run_id : 0;
+  ExecuteDoneEvent done;
+  done.key = key;
+  done.run_id = ts ? ts->run_id : 0;
   if (!r.ok()) {
     // The bridge itself failed (not the task): there is no Python exception to
     // forward, so report a RuntimeError pickled without Python (protocol.md
     // Appendix B). Logging alone would leave the task processing forever.
     std::string text = "daskcpp-worker could not run the task: " + r.status().to_string();
     spdlog::error("executing {}: {}", key.to_debug_string(), text);
-    double now = unix_now();
-    handle(ExecuteFailure{key, run_id, Value(protocol::pickle_runtime_error(text)),
-                          Value(), text, "", now, now, std::nullopt,
-                          stimulus_id("task-erred")});
+    done.start = done.stop = unix_now();
+    done.stimulus_id = stimulus_id("task-erred");
+    ExecuteFailureEvent ev;
+    static_cast<ExecuteDoneEvent&>(ev) = std::move(done);
+    ev.exception = Value(protocol::pickle_runtime_error(text));
+    ev.exception_text = std::move(text);
+    handle(std::move(ev));
     return;
   }
+  done.start = r->start;
+  done.stop = r->stop;
+  done.thread = r->thread;
   if (r->ok) {
     store(key, id, r->info.nbytes);
-    handle(ExecuteSuccess{key, run_id, r->info.nbytes, r->info.type_pickle,
-                          r->info.type_name, r->start, r->stop, r->thread,
-                          stimulus_id("task-finished")});
+    done.stimulus_id = stimulus_id("task-finished");
+    ExecuteSuccessEvent ev;
+    static_cast<ExecuteDoneEvent&>(ev) = std::move(done);
+    ev.nbytes = r->info.nbytes;
+    ev.type_pickle = r->info.type_pickle;
+    ev.type_name = r->info.type_name;
+    handle(std::move(ev));
   } else {
-    handle(ExecuteFailure{key, run_id, serialized_payload(r->exception),
-                          r->traceback ? serialized_payload(*r->traceback) : Value(),
-                          r->exception_text, r->traceback_text, r->start, r->stop,
-                          r->thread, stimulus_id("task-erred")});
+    done.stimulus_id = stimulus_id("task-erred");
+    ExecuteFailureEvent ev;
+    static_cast<ExecuteDoneEvent&>(ev) = std::move(done);
+    ev.exception = serialized_payload(r->exception);
+    if (r->traceback) ev.traceback = serialized_payload(*r->traceback);
+    ev.exception_text = r->exception_text;
+    ev.traceback_text = r->traceback_text;
+    handle(std::move(ev));
   }
 }
 
@@ -401,27 +424,24 @@ protocol::StreamHandler stream_op(std::function<void(const Op&)> apply) {
   };
 }
 
+template <typename Op>
+protocol::StreamHandler event_op(std::function<void(StateMachineEvent)> apply) {
+  return stream_op<Op>([apply = std::move(apply)](const Op& op) { apply(to_event(op)); });
+}
+
 }  // namespace
 
 void WorkerServer::setup_stream_handlers() {
   auto& h = stream_handlers_;
-  h.add("compute-task", stream_op<protocol::ComputeTask>(
-                            [this](const protocol::ComputeTask& op) { handle(op); }));
-  h.add("free-keys", stream_op<protocol::FreeKeys>(
-                         [this](const protocol::FreeKeys& op) { handle(op); }));
-  h.add("steal-request", stream_op<protocol::StealRequest>(
-                             [this](const protocol::StealRequest& op) { handle(op); }));
-  h.add("acquire-replicas",
-        stream_op<protocol::AcquireReplicas>(
-            [this](const protocol::AcquireReplicas& op) { handle(op); }));
-  h.add("remove-replicas",
-        stream_op<protocol::RemoveReplicas>(
-            [this](const protocol::RemoveReplicas& op) { handle(op); }));
-  h.add("refresh-who-has",
-        stream_op<protocol::RefreshWhoHas>(
-            [this](const protocol::RefreshWhoHas& op) { handle(op); }));
-  h.add("remove-worker", stream_op<protocol::RemoveWorker>(
-                             [this](const protocol::RemoveWorker& op) { handle(op); }));
+  // The scheduler ops the state machine handles: each becomes its event.
+  auto apply = [this](StateMachineEvent ev) { handle(std::move(ev)); };
+  h.add("compute-task", event_op<protocol::ComputeTask>(apply));
+  h.add("free-keys", event_op<protocol::FreeKeys>(apply));
+  h.add("steal-request", event_op<protocol::StealRequest>(apply));
+  h.add("acquire-replicas", event_op<protocol::AcquireReplicas>(apply));
+  h.add("remove-replicas", event_op<protocol::RemoveReplicas>(apply));
+  h.add("refresh-who-has", event_op<protocol::RefreshWhoHas>(apply));
+  h.add("remove-worker", event_op<protocol::RemoveWorker>(apply));
   h.add("worker-status-change", stream_op<protocol::WorkerStatusChange>(
                                     [this](const protocol::WorkerStatusChange& op) {
                                       set_status(op.status, op.stimulus_id);
@@ -438,7 +458,7 @@ void WorkerServer::setup_rpc_handlers() {
   rpc_.add_sync("update_data",
                 [this](protocol::RpcRequest& req) { return serve_update_data(req); });
   rpc_.add_sync("free_keys", [this](protocol::RpcRequest& req) -> Value {
-    protocol::FreeKeys ev;
+    FreeKeysEvent ev;
     Result<protocol::FieldReader> r = protocol::FieldReader::open("free_keys", req.args);
     if (!r.ok()) return Value();
     auto keys = r->keys("keys");
@@ -446,7 +466,7 @@ void WorkerServer::setup_rpc_handlers() {
     ev.keys = std::move(*keys);
     auto sid = r->opt_str("stimulus_id");
     ev.stimulus_id = (sid.ok() && sid->has_value()) ? **sid : stimulus_id("free-keys");
-    handle(ev);
+    handle(std::move(ev));
     return Value();
   });
   rpc_.add_sync("identity", [this](protocol::RpcRequest&) {

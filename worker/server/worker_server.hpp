@@ -68,6 +68,10 @@ struct WorkerOptions {
   std::function<void(const std::string& address)> on_running;
 };
 
+// A value Python serialized (a result, an exception), as the Serialized payload sent
+// on the wire.
+protocol::Value serialized_payload(const python_compat::SerializedValue& v);
+
 class WorkerServer {
  public:
   explicit WorkerServer(WorkerOptions options);
@@ -99,10 +103,8 @@ class WorkerServer {
   static double unix_now();
 
   // ---- state machine glue (worker_server.cpp)
-  template <typename Event>
-  void handle(const Event& event) {
-    dispatch(state_->handle(event));
-  }
+  // Applies the event to the state machine and carries out its instructions.
+  void handle(StateMachineEvent event);
   void dispatch(Instructions instructions);
   void execute(const Execute& ex);
   void on_execute_done(Key key, ValueId id, Result<python_compat::TaskOutcome> outcome);

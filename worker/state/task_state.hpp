@@ -15,7 +15,6 @@
 
 #include "protocol/bytes.hpp"
 #include "protocol/codec/value.hpp"
-#include "protocol/messages/field_reader.hpp"
 #include "protocol/messages/key.hpp"
 
 namespace daskcpp::worker {
@@ -37,9 +36,24 @@ enum class TaskStatus : std::uint8_t {
   resumed,
   long_running,
   missing,
+  forgotten,  // only as a transition's target: the task is dropped
 };
 
 std::string_view to_string(TaskStatus s);
+
+// Running on one of our threads (seceded or not).
+inline bool is_executing(TaskStatus s) {
+  return s == TaskStatus::executing || s == TaskStatus::long_running;
+}
+
+// One timed action on the task (task-finished's startstops).
+struct StartStop {
+  std::string action;  // compute | transfer
+  double start = 0;
+  double stop = 0;
+  std::optional<std::string> source;  // transfers only: the peer
+  friend bool operator==(const StartStop&, const StartStop&) = default;
+};
 
 // The scheduler's priority tuple followed by our own decreasing generation
 // (upstream appends self.generation so that later compute-tasks of equal priority
@@ -54,9 +68,18 @@ struct TaskState {
   std::optional<TaskStatus> previous;
   std::int64_t run_id = -1;
   Priority priority;
-  // The __Pickled__ GraphNode; nil for data we only fetch.
+  // The __Pickled__ GraphNode (opaque here); nil for data we only fetch.
   protocol::Value run_spec;
   protocol::Value annotations = protocol::Value(protocol::Map{});
+  // Its execution or transfer has ended (upstream ts.done): a cancelled task that is
+  // done can be released for good.
+  bool done = false;
+  // Set when its execution raised (upstream ts.exception, ts.traceback, ...): the
+  // Serialized payloads, opaque here, and their texts.
+  protocol::Value exception;
+  protocol::Value traceback;
+  std::string exception_text;
+  std::string traceback_text;
   std::set<Key> dependencies;
   std::set<Key> dependents;
   std::set<Key> waiting_for_data;
@@ -67,7 +90,7 @@ struct TaskState {
   std::optional<Bytes> type_pickle;
   std::string type_name;
   std::optional<std::int64_t> thread;
-  std::vector<protocol::StartStop> startstops;
+  std::vector<StartStop> startstops;
   // {resource: amount} held while it runs (the compute-task's resource_restrictions).
   std::map<std::string, double> resource_restrictions;
 };

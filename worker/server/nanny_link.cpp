@@ -1,4 +1,4 @@
-#include "worker/nanny/nanny_link.hpp"
+#include "worker/server/nanny_link.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 
 #include "protocol/comm/connect.hpp"
 
-namespace daskcpp::worker::nanny {
+namespace daskcpp::worker {
 
 namespace {
 // The nanny is local and answers at once; a dead one must not hold up our exit.
@@ -49,4 +49,4 @@ protocol::asio::awaitable<Status> tell_nanny_close_gracefully(std::string nanny_
   co_return Status::OK();
 }
 
-}  // namespace daskcpp::worker::nanny
+}  // namespace daskcpp::worker

@@ -14,7 +14,7 @@
 #include "protocol/comm/asio.hpp"
 #include "protocol/status.hpp"
 
-namespace daskcpp::worker::nanny {
+namespace daskcpp::worker {
 
 // Writes "<address>\n" on `fd` and closes it. Errors are logged (the nanny then
 // sees EOF and treats the worker as failed).
@@ -24,4 +24,4 @@ void report_running(int fd, const std::string& address);
 protocol::asio::awaitable<Status> tell_nanny_close_gracefully(std::string nanny_address,
                                                               std::string reason);
 
-}  // namespace daskcpp::worker::nanny
+}  // namespace daskcpp::worker
