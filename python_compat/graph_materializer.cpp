@@ -221,12 +221,7 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
   std::size_t pickle_begin = 0;
   for (std::size_t i = 0; i < n; ++i) {
     MaterializedTask& t = graph.tasks[i];
-    std::string_view key = key_at(i);
-    t.key.assign(key);
-    auto key_value = protocol::decode_msgpack(
-        std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()));
-    if (!key_value.ok()) return key_value.status().with_context("task key");
-    t.key_value = std::move(key_value).value();
+    t.key.assign(key_at(i));
     const auto dep_end = static_cast<std::size_t>(dep_ends[i]);
     t.dependencies.reserve(dep_end - dep_begin);
     for (std::size_t d = dep_begin; d < dep_end; ++d) {

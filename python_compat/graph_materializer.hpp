@@ -32,8 +32,9 @@ struct MaterializeRequest {
 };
 
 struct MaterializedTask {
-  std::string key;  // canonical key bytes (shortest msgpack of the key)
-  protocol::Value key_value;
+  // Canonical key bytes (shortest msgpack of the key, as Key::from_value writes
+  // them); the scheduler interns them as they are, never decoding them.
+  std::string key;
   std::vector<std::string> dependencies;  // canonical key bytes
   // dask.order / internal_priority value; has_order is false only for a task the
   // client's internal_priority does not mention (stock then gives it no priority).

@@ -102,6 +102,10 @@ void MsgpackWriter::map_header(std::size_t n) {
   }
 }
 
+void MsgpackWriter::raw(std::string_view msgpack) {
+  out_.insert(out_.end(), msgpack.begin(), msgpack.end());
+}
+
 Status write_value(MsgpackWriter& w, const Value& v, const WriteOptions& opts) {
   switch (v.type()) {
     case Value::Type::kNil:
@@ -161,6 +165,9 @@ Status write_value(MsgpackWriter& w, const Value& v, const WriteOptions& opts) {
       w.integer(Integer{static_cast<std::int64_t>(index), false});
       return Status::OK();
     }
+    case Value::Type::kRaw:
+      w.raw(v.as_raw().bytes);
+      return Status::OK();
   }
   return Status::Invalid("unknown Value type");
 }

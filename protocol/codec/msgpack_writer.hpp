@@ -32,6 +32,8 @@ class MsgpackWriter {
   void bin(std::span<const std::uint8_t> b);
   void array_header(std::size_t n);
   void map_header(std::size_t n);
+  // Bytes that already are msgpack (a key's canonical bytes), appended as they are.
+  void raw(std::string_view msgpack);
 
  private:
   void put_tagged(std::uint8_t tag, std::uint64_t v, int width);

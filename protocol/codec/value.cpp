@@ -1,13 +1,22 @@
 #include "protocol/codec/value.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <span>
+#include <vector>
+
+#include "protocol/codec/message_codec.hpp"
 
 namespace daskcpp::protocol {
 
 namespace {
+
+std::span<const std::uint8_t> raw_span(const RawMsgpack& raw) {
+  return {reinterpret_cast<const std::uint8_t*>(raw.bytes.data()), raw.bytes.size()};
+}
 
 // Writes a Python-repr-like rendering into `out`, giving up once `max_len` is
 // reached (the caller appends "...").
@@ -75,6 +84,15 @@ class DebugPrinter {
         out_ += "]}";
         return;
       }
+      case Value::Type::kRaw: {
+        Result<Value> decoded = decode_msgpack(raw_span(v.as_raw()));
+        if (decoded.ok()) {
+          print(*decoded);
+        } else {
+          out_ += "<undecodable msgpack>";
+        }
+        return;
+      }
     }
   }
 
@@ -127,6 +145,16 @@ bool payload_equal(const PayloadPtr& a, const PayloadPtr& b) {
   return *a == *b;
 }
 
+// Raw bytes stand for the Value they encode, so compare encodings (a key built by
+// the scheduler against the same key decoded from a recorded message).
+bool raw_equal(const RawMsgpack& raw, const Value& other) {
+  if (other.is_raw()) return raw.bytes == other.as_raw().bytes;
+  std::vector<std::uint8_t> encoded;
+  if (!append_msgpack(other, encoded).ok()) return false;
+  const std::span<const std::uint8_t> bytes = raw_span(raw);
+  return std::equal(bytes.begin(), bytes.end(), encoded.begin(), encoded.end());
+}
+
 }  // namespace
 
 double Value::as_double() const {
@@ -173,6 +201,8 @@ std::string Value::to_debug_string(std::size_t max_len) const {
 }
 
 bool operator==(const Value& a, const Value& b) {
+  if (a.is_raw()) return raw_equal(a.as_raw(), b);
+  if (b.is_raw()) return raw_equal(b.as_raw(), a);
   if (a.type() != b.type()) return false;
   if (a.is_payload()) return payload_equal(a.as_payload(), b.as_payload());
   // Arrays and maps recurse through this operator via std::vector/std::pair.
@@ -201,6 +231,8 @@ const char* type_name(Value::Type t) {
       return "map";
     case Value::Type::kPayload:
       return "payload";
+    case Value::Type::kRaw:
+      return "raw msgpack";
   }
   return "unknown";
 }

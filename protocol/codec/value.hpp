@@ -12,7 +12,11 @@
 //  - the reserved maps `__Set__` / `__Enum__` stay ordinary maps (helpers below),
 //  - `{"__Serialized__": k}` / `{"__Pickled__": k}` become a Payload: the
 //    sub-header frame and its sub-frames as shared byte slices, never
-//    deserialized, and renumbered when the Value is encoded into a new message.
+//    deserialized, and renumbered when the Value is encoded into a new message,
+//  - RawMsgpack: bytes that already are one msgpack document (a task key's
+//    canonical bytes, protocol/messages/key.hpp), written verbatim by the encoder
+//    so a key is never decoded only to be re-encoded. Decoding never yields one;
+//    it compares equal to the decoded Value whose encoding is those bytes.
 //
 // Thread safety: a Value is a plain value type; distinct Values may be used from
 // different threads, and Payloads/bin Bytes are immutable and shared.
@@ -40,6 +44,12 @@ struct Payload {
 };
 using PayloadPtr = std::shared_ptr<const Payload>;
 
+// One complete msgpack document, already encoded (see the file comment).
+struct RawMsgpack {
+  std::string bytes;
+  friend bool operator==(const RawMsgpack&, const RawMsgpack&) = default;
+};
+
 class Value;
 using Array = std::vector<Value>;
 using Map = std::vector<std::pair<Value, Value>>;  // insertion order, as Python dicts
@@ -65,6 +75,7 @@ class Value {
     kArray,
     kMap,
     kPayload,
+    kRaw,
   };
 
   Value() = default;  // nil
@@ -83,6 +94,7 @@ class Value {
   Value(Array a) : v_(std::move(a)) {}
   Value(Map m) : v_(std::move(m)) {}
   Value(PayloadPtr p) : v_(std::move(p)) {}
+  Value(RawMsgpack r) : v_(std::move(r)) {}
 
   static Value float32(float f) {
     Value v;
@@ -101,6 +113,7 @@ class Value {
   bool is_array() const { return type() == Type::kArray; }
   bool is_map() const { return type() == Type::kMap; }
   bool is_payload() const { return type() == Type::kPayload; }
+  bool is_raw() const { return type() == Type::kRaw; }
 
   // Unchecked accessors: the caller has checked type() (std::get throws otherwise).
   bool as_bool() const { return std::get<bool>(v_); }
@@ -116,6 +129,7 @@ class Value {
   const Map& as_map() const { return std::get<Map>(v_); }
   Map& as_map() { return std::get<Map>(v_); }
   const PayloadPtr& as_payload() const { return std::get<PayloadPtr>(v_); }
+  const RawMsgpack& as_raw() const { return std::get<RawMsgpack>(v_); }
 
   // Map lookup by str key; nullptr if this is not a map or the key is absent.
   const Value* find(std::string_view key) const;
@@ -125,12 +139,13 @@ class Value {
   // Human-readable, Python-repr-like, bounded; for logs and test failures.
   std::string to_debug_string(std::size_t max_len = 512) const;
 
-  // Deep equality; payloads compare by content, not by pointer.
+  // Deep equality; payloads compare by content, not by pointer; a RawMsgpack equals
+  // any Value whose msgpack encoding is its bytes.
   friend bool operator==(const Value& a, const Value& b);
 
  private:
   std::variant<std::monostate, bool, Integer, float, double, std::string, Bytes, Array,
-               Map, PayloadPtr>
+               Map, PayloadPtr, RawMsgpack>
       v_;
 };
 

@@ -1,16 +1,25 @@
 #include "protocol/messages/key.hpp"
 
+#include <cassert>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "protocol/codec/message_codec.hpp"
+#include "protocol/codec/msgpack_writer.hpp"
 
 namespace daskcpp::protocol {
 namespace {
 
 constexpr std::size_t kMaxKeyDepth = 32;
+
+Result<Value> decode_raw(const RawMsgpack& raw) {
+  return decode_msgpack(std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(raw.bytes.data()), raw.bytes.size()));
+}
 
 Status check_key_shape(const Value& v, std::size_t depth) {
   switch (v.type()) {
@@ -132,20 +141,55 @@ std::string key_split_group_str(std::string_view s) {
 
 }  // namespace
 
-Result<Key> Key::from_value(Value v) {
+Result<Key> Key::from_value(const Value& v) {
+  if (v.is_raw()) {
+    // A Value built from a Key (a message decoded in-process without a round trip
+    // through bytes): its bytes are taken apart like any other key's.
+    DASKCPP_ASSIGN_OR_RETURN(Value decoded, decode_raw(v.as_raw()));
+    return from_value(decoded);
+  }
   DASKCPP_RETURN_NOT_OK(check_key_shape(v, 0));
   DASKCPP_ASSIGN_OR_RETURN(std::string canonical, canonical_key_bytes(v));
-  return Key(std::move(v), std::move(canonical));
+  return Key(std::move(canonical));
 }
 
 Key Key::str(std::string_view s) {
-  // A str is always a valid key; canonical_key_bytes cannot fail on it.
-  Result<Key> k = from_value(Value(s));
-  assert(k.ok());
-  return std::move(k).value();
+  std::vector<std::uint8_t> out;
+  out.reserve(s.size() + 5);
+  MsgpackWriter(out).str(s);
+  return Key(std::string(out.begin(), out.end()));
 }
 
+Value Key::decoded() const {
+  if (canonical_.empty()) return Value();
+  Result<Value> v = decode_raw(RawMsgpack{canonical_});
+  // Only from_value and from_wire make keys, both from well-formed msgpack.
+  assert(v.ok());
+  return v.ok() ? std::move(v).value() : Value();
+}
+
+bool Key::is_str() const {
+  if (canonical_.empty()) return false;
+  const auto tag = static_cast<unsigned char>(canonical_[0]);
+  return (tag >= 0xa0 && tag <= 0xbf) || tag == 0xd9 || tag == 0xda || tag == 0xdb;
+}
+
+std::vector<std::string> canonical_keys(const std::vector<Key>& keys) {
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (const Key& k : keys) out.push_back(k.canonical());
+  return out;
+}
+
+std::string key_split(const Key& key) { return key_split(key.decoded()); }
+
+std::string key_split_group(const Key& key) { return key_split_group(key.decoded()); }
+
 std::string key_split(const Value& key) {
+  if (key.is_raw()) {
+    Result<Value> decoded = decode_raw(key.as_raw());
+    return decoded.ok() ? key_split(*decoded) : "Other";
+  }
   switch (key.type()) {
     case Value::Type::kStr:
       return key_split_str(key.as_str());
@@ -160,6 +204,10 @@ std::string key_split(const Value& key) {
 }
 
 std::string key_split_group(const Value& key) {
+  if (key.is_raw()) {
+    Result<Value> decoded = decode_raw(key.as_raw());
+    return decoded.ok() ? key_split_group(*decoded) : "Other";
+  }
   switch (key.type()) {
     case Value::Type::kStr:
       return key_split_group_str(key.as_str());

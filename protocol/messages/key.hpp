@@ -1,8 +1,13 @@
 #pragma once
-// Key: a Dask task key as it travels on the wire (protocol.md §9), together with its
-// canonical msgpack bytes, which are its identity: two keys are equal exactly when
-// their canonical bytes are (so "('x', 1)" the string and ("x", 1) the tuple differ,
-// and a key re-encoded by another packer in a longer form still matches).
+// Key: a Dask task key as it travels on the wire (protocol.md §9), held as its
+// canonical msgpack bytes and nothing else. Those bytes are its identity (two keys
+// are equal exactly when their canonical bytes are, so "('x', 1)" the string and
+// ("x", 1) the tuple differ, and a key re-encoded by another packer in a longer
+// form still matches) and also what goes back on the wire: value() hands them to
+// the encoder as a RawMsgpack, written verbatim. A key is encoded once, where it
+// enters (from_value); the scheduler's interned bytes become a Key again with
+// from_wire, never decoded on the way out. decoded() rebuilds the Value tree for
+// the few readers that need the parts (key_split, pickling, repr for logs).
 //
 // key_split / key_split_group are ports of dask.utils.key_split and
 // distributed.utils.key_split_group (task prefix and group names).
@@ -14,6 +19,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/codec/value.hpp"
 #include "protocol/status.hpp"
@@ -24,16 +30,30 @@ class Key {
  public:
   Key() = default;
   // Accepts str, int, float or an array of keys (a tuple); anything else (bin, nil,
-  // bool, map, payload) is a TypeError naming the offending type.
-  static Result<Key> from_value(Value v);
+  // bool, map, payload) is a TypeError naming the offending type. Encodes the key
+  // (floats as float64, shortest forms) once; a RawMsgpack is decoded first.
+  static Result<Key> from_value(const Value& v);
+  // Bytes that already are a key's canonical encoding (the scheduler's interned
+  // keys, the key blobs of the graph materializer): taken as they are, not decoded
+  // or checked.
+  static Key from_wire(std::string canonical) { return Key(std::move(canonical)); }
   // A str key; never fails.
   static Key str(std::string_view s);
 
-  const Value& value() const { return value_; }
   const std::string& canonical() const { return canonical_; }
-  bool is_str() const { return value_.is_str(); }
-  // Python-repr-like text for logs and error messages.
-  std::string to_debug_string() const { return value_.to_debug_string(); }
+  // The key as a message field: its canonical bytes, written verbatim by the
+  // encoder (no decode, no re-encode). Compares equal to the decoded key. A
+  // default-constructed Key has no bytes and is nil, as it was before it held only
+  // bytes.
+  Value value() const {
+    return canonical_.empty() ? Value() : Value(RawMsgpack{canonical_});
+  }
+  // The key as a Value tree (str, int, float or array), decoded on demand; nil for
+  // a default-constructed Key.
+  Value decoded() const;
+  bool is_str() const;
+  // Python-repr-like text for logs and error messages (decodes).
+  std::string to_debug_string() const { return decoded().to_debug_string(); }
 
   friend bool operator==(const Key& a, const Key& b) {
     return a.canonical_ == b.canonical_;
@@ -43,9 +63,7 @@ class Key {
   }
 
  private:
-  Key(Value v, std::string canonical)
-      : value_(std::move(v)), canonical_(std::move(canonical)) {}
-  Value value_;
+  explicit Key(std::string canonical) : canonical_(std::move(canonical)) {}
   std::string canonical_;
 };
 
@@ -55,14 +73,20 @@ struct KeyHash {
   }
 };
 
+// The canonical bytes of each key, in order: what the scheduler core takes.
+std::vector<std::string> canonical_keys(const std::vector<Key>& keys);
+
 // Mirrors dask.utils.key_split: the task prefix ("inc-abc…" -> "inc",
 // ("x-2", 1) -> "x"). Where Python would raise (empty tuple) we return "Other",
-// which is what key_split itself returns for every other failure.
+// which is what key_split itself returns for every other failure. A RawMsgpack
+// (a Key's value()) is decoded first.
 std::string key_split(const Value& key);
+std::string key_split(const Key& key);
 // Mirrors distributed.utils.key_split_group: the task group name. For a tuple whose
 // first element is not a str (never produced by dask) Python returns that element
 // itself; we return key_split_group of it. Empty str/tuple (Python raises) -> "Other".
 std::string key_split_group(const Value& key);
+std::string key_split_group(const Key& key);
 
 }  // namespace daskcpp::protocol
 

@@ -119,7 +119,7 @@ Result<Bytes> pickle_killed_worker(const Key& key, std::string_view last_worker_
   PickleWriter w;
   w.global("distributed.scheduler", "KilledWorker");
   w.op(kMark);
-  DASKCPP_RETURN_NOT_OK(write_key(w, key.value()));
+  DASKCPP_RETURN_NOT_OK(write_key(w, key.decoded()));
   // types.SimpleNamespace() then BUILD with {"address": ...}
   w.global("types", "SimpleNamespace");
   w.op(kEmptyTuple);

@@ -293,11 +293,7 @@ std::string published_client(const Value& name) {
   return "published-" + (name.is_str() ? name.as_str() : name.to_debug_string());
 }
 
-std::vector<std::string> canonical_keys(const std::vector<protocol::Key>& keys) {
-  std::vector<std::string> out;
-  for (const protocol::Key& k : keys) out.push_back(k.canonical());
-  return out;
-}
+using protocol::canonical_keys;
 
 Result<std::vector<protocol::Key>> keys_of(const Value& v) {
   if (!v.is_array())

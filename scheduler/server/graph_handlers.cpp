@@ -26,12 +26,7 @@ std::string client_of(const StreamMessage& m) {
   return v != nullptr && v->is_str() ? v->as_str() : std::string();
 }
 
-std::vector<std::string> canonical_keys(const std::vector<Key>& keys) {
-  std::vector<std::string> out;
-  out.reserve(keys.size());
-  for (const Key& k : keys) out.push_back(k.canonical());
-  return out;
-}
+using protocol::canonical_keys;
 
 // Decodes a client op; a bad one is logged and skipped (the client stays).
 template <typename T>

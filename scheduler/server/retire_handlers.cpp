@@ -66,13 +66,11 @@ void request_acquire_replicas(SchedulerService& svc, WorkerId recipient,
   msg.stimulus_id = stimulus_id;
   for (TaskId t : tasks) {
     const TaskState& ts = s.task(t);
-    Result<protocol::Key> key =
-        protocol::Key::from_value(SchedulerService::key_value(s.key(t)));
-    if (!key.ok()) continue;
+    const protocol::Key key = protocol::Key::from_wire(s.key(t));
     std::vector<std::string> holders;
     for (WorkerId h : ts.who_has) holders.push_back(s.worker(h).address);
-    msg.who_has.emplace_back(*key, std::move(holders));
-    msg.nbytes.emplace_back(*key, std::max<std::int64_t>(ts.nbytes, 0));
+    msg.who_has.emplace_back(key, std::move(holders));
+    msg.nbytes.emplace_back(key, std::max<std::int64_t>(ts.nbytes, 0));
   }
   if (!msg.who_has.empty()) send_to_worker(svc, recipient, msg.encode());
 }

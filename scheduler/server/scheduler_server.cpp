@@ -54,6 +54,7 @@ nlohmann::json to_json(const Value& v) {
     }
     case Value::Type::kBin:
     case Value::Type::kPayload:
+    case Value::Type::kRaw:
       break;
   }
   return v.to_debug_string();

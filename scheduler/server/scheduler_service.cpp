@@ -23,10 +23,9 @@ protocol::CommOptions outgoing_comm_options(protocol::CommOptions o) {
   return o;
 }
 
-// A key for a message: canonical bytes decode back to the key the client sent.
+// A key for a message: the interned canonical bytes, written as they are.
 Key wire_key(std::string_view canonical) {
-  Result<Key> k = Key::from_value(SchedulerService::key_value(canonical));
-  return k.ok() ? *k : Key::str(canonical);
+  return Key::from_wire(std::string(canonical));
 }
 
 // Priority tuple element: generation is an int unless a sub-graph made it fractional.
@@ -74,10 +73,7 @@ Stimulus SchedulerService::make_stimulus(std::string_view prefix) const {
 }
 
 Value SchedulerService::key_value(std::string_view canonical) {
-  Result<Value> v = protocol::decode_msgpack(std::span<const std::uint8_t>(
-      reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()));
-  if (!v.ok()) return Value(canonical);
-  return std::move(*v);
+  return wire_key(canonical).value();
 }
 
 WorkerConnection* SchedulerService::find_worker(std::string_view address) {

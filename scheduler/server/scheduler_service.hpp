@@ -100,7 +100,7 @@ class SchedulerService {
   bool client_held(const std::string& client) const;
 
   // ---- keys ----
-  // The key as the client sent it, from its canonical bytes (for messages).
+  // The key as a message field: its canonical bytes, written verbatim (no decode).
   static protocol::Value key_value(std::string_view canonical);
 
   // ---- scheduler -> worker RPCs ----

@@ -29,12 +29,7 @@ std::string worker_of(const StreamMessage& m) {
   return v != nullptr && v->is_str() ? v->as_str() : std::string();
 }
 
-std::vector<std::string> canonical_keys(const std::vector<protocol::Key>& keys) {
-  std::vector<std::string> out;
-  out.reserve(keys.size());
-  for (const protocol::Key& k : keys) out.push_back(k.canonical());
-  return out;
-}
+using protocol::canonical_keys;
 
 // Decodes the op of `m` as T, logging a bad one as the error that ends the stream
 // (upstream: the handler raises, handle_stream ends, remove_worker).

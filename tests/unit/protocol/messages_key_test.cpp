@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "protocol/codec/message_codec.hpp"
 #include "protocol/messages/key.hpp"
 #include "protocol/messages/timedelta.hpp"
 
@@ -86,6 +87,35 @@ TEST_CASE("keys compare and hash by canonical bytes", "[messages][keys]") {
   std::unordered_set<Key> set{*tuple_key, *str_key, Key::str("y")};
   CHECK(set.size() == 3);
   CHECK(set.count(Key::str("y")) == 1);
+}
+
+TEST_CASE("a key is its canonical bytes, sent as they are", "[messages][keys]") {
+  const Value tuple = arr({Value("x-1"), Value(2), Value(0.5), arr({Value("y")})});
+  auto key = Key::from_value(tuple);
+  REQUIRE(key.ok());
+  // from_wire takes the bytes as they are; value() writes them verbatim.
+  Key again = Key::from_wire(key->canonical());
+  CHECK(again == *key);
+  CHECK(again.value().is_raw());
+  CHECK(again.value().as_raw().bytes == key->canonical());
+  CHECK(again.value() == tuple);  // a raw Value equals the Value it encodes
+  CHECK(again.decoded() == tuple);
+  CHECK(again.to_debug_string() == "('x-1', 2, 0.5, ('y',))");
+  CHECK(key_split(again) == "x");
+  CHECK(key_split_group(again.value()) == "x-1");
+  CHECK_FALSE(again.is_str());
+  CHECK(Key::str(std::string(300, 'a')).is_str());
+  CHECK(Key::str("k").canonical() == "\xa1k");
+  // Inside a message the bytes follow the field name unchanged.
+  auto msg = encode_msgpack(make_map({{"key", again.value()}}));
+  REQUIRE(msg.ok());
+  CHECK(std::string(msg->view()) == "\x81\xa3key" + key->canonical());
+  // Decoding a message built in-process (no bytes in between) still yields the key.
+  auto round = Key::from_value(again.value());
+  REQUIRE(round.ok());
+  CHECK(*round == *key);
+  // A default Key has no bytes and is nil, as before.
+  CHECK(Key().value().is_nil());
 }
 
 TEST_CASE("a key of the wrong type is refused with its type", "[messages][keys]") {

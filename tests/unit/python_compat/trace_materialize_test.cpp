@@ -7,6 +7,7 @@
 
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/framing/frame_decoder.hpp"
+#include "protocol/messages/key.hpp"
 #include "python_compat/graph_materializer.hpp"
 #include "tests/unit/python_compat/test_support.hpp"
 #include "tests/unit/trace_fixtures.hpp"
@@ -63,7 +64,7 @@ TEST_CASE("captured submit: run_spec equals the stock scheduler's compute-task",
   REQUIRE(g.tasks.size() == 1);
   const MaterializedTask& t = g.tasks[0];
   const Value& ct = c.compute_tasks[0];
-  CHECK(t.key_value == *ct.find("key"));
+  CHECK(protocol::Key::from_wire(t.key).value() == *ct.find("key"));
   CHECK(t.key_split == "inc");
   CHECK(t.annotations == *ct.find("annotations"));
   CHECK(t.order == ct.find("priority")->as_array().back().as_int64());

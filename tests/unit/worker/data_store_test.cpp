@@ -25,7 +25,7 @@ Key k(const char* s) { return Key::str(s); }
 
 std::vector<std::string> names(const std::vector<Key>& keys) {
   std::vector<std::string> out;
-  for (const Key& key : keys) out.push_back(key.value().as_str());
+  for (const Key& key : keys) out.push_back(key.decoded().as_str());
   return out;
 }
 
