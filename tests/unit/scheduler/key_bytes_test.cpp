@@ -68,9 +68,8 @@ TEST_CASE("a key leaves in compute-task and key-in-memory with the bytes it came
   SchedulerService& svc = server.service();
   SchedulerState& s = svc.state();
   const std::string worker = "tcp://127.0.0.1:4000";
-  ok(add_worker(s,
-                AddWorker{worker, worker, "127.0.0.1", 2, 0, {}, WorkerStatus::running},
-                Stimulus{"w", 1}));
+  ok(handle(s, AddWorker{worker, worker, "127.0.0.1", 2, 0, {}, WorkerStatus::running},
+            Stimulus{"w", 1}));
 
   // Intake: the client's keys through the wire and the field reader that
   // update-graph's `keys` also go through (decoded, then made Keys once), and the
@@ -96,8 +95,8 @@ TEST_CASE("a key leaves in compute-task and key-in-memory with the bytes it came
   b.run_spec = std::make_shared<const Value>(Value("spec-b"));
   b.order = 1;
   g.tasks = {a, b};
-  add_client(s, g.client);
-  Effects submitted = ok(update_graph(s, g, Stimulus{"update-graph", 2}));
+  ok(handle(s, AddClient{g.client}, Stimulus{"client", 2}));
+  Effects submitted = ok(handle(s, g, Stimulus{"update-graph", 2}));
 
   auto computes = of_type<ComputeTaskMsg>(submitted.to_workers);
   REQUIRE(computes.size() == 1);
@@ -126,7 +125,7 @@ TEST_CASE("a key leaves in compute-task and key-in-memory with the bytes it came
   core.key = finished->key.canonical();
   core.run_id = finished->run_id;
   core.nbytes = finished->nbytes;
-  Effects done = ok(task_finished(s, core, Stimulus{"task-finished", 3}));
+  Effects done = ok(handle(s, core, Stimulus{"task-finished", 3}));
 
   auto in_memory = of_type<KeyInMemoryMsg>(done.to_clients);
   REQUIRE(in_memory.size() == 1);
