@@ -161,21 +161,15 @@ asio::awaitable<void> SimWorker::heartbeat_loop() {
     protocol::ErrorCode ec;
     co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closing_) co_return;
-    protocol::HeartbeatWorker hb;
-    hb.address = address_;
-    hb.now = unix_now();
-    hb.metrics = metrics();
+    const double now = unix_now();
     Map executing;
     for (const auto& [key, task] : tasks_) {
       if (task.status == TaskStatus::kExecuting) {
-        executing.emplace_back(key.value(), hb.now - task.start);
+        executing.emplace_back(key.value(), now - task.start);
       }
     }
-    hb.executing = Value(std::move(executing));
-    hb.extensions = Value(Map{});
-    hb.reply = true;
-    protocol::HeartbeatOutcome beat =
-        co_await protocol::heartbeat(pool_, config_.scheduler_address, hb);
+    protocol::HeartbeatOutcome beat = co_await protocol::heartbeat(
+        pool_, config_.scheduler_address, address_, now, metrics(), std::move(executing));
     if (closing_) co_return;
     delay = heartbeat_interval_s_;
     if (!beat.error.ok()) {

@@ -21,7 +21,15 @@ asio::awaitable<Result<RegisterWorkerReply>> register_worker(Comm& comm,
 
 asio::awaitable<HeartbeatOutcome> heartbeat(ConnectionPool& pool,
                                             const std::string& scheduler,
-                                            const HeartbeatWorker& hb) {
+                                            const std::string& address, double now,
+                                            Value metrics, Map executing) {
+  HeartbeatWorker hb;
+  hb.address = address;
+  hb.now = now;
+  hb.metrics = std::move(metrics);
+  hb.executing = Value(std::move(executing));
+  hb.extensions = Value(Map{});
+  hb.reply = true;
   HeartbeatOutcome out;
   Result<Value> reply = co_await send_recv(pool, scheduler, hb.encode());
   if (!reply.ok()) {

@@ -56,9 +56,12 @@ struct HeartbeatOutcome {
   bool missing = false;            // the scheduler does not know this worker
   std::optional<double> interval;  // the heartbeat-interval to adopt
 };
+// Sends heartbeat_worker (reply wanted, no extensions) with `executing`
+// {key: seconds running}.
 asio::awaitable<HeartbeatOutcome> heartbeat(ConnectionPool& pool,
                                             const std::string& scheduler,
-                                            const HeartbeatWorker& hb);
+                                            const std::string& address, double now,
+                                            Value metrics, Map executing);
 
 // The counters of Worker.get_metrics that vary; the rest are constants here.
 struct WorkerMetrics {

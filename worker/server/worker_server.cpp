@@ -187,17 +187,11 @@ asio::awaitable<void> WorkerServer::heartbeat_loop() {
     protocol::ErrorCode ec;
     co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closing_) co_return;
-    protocol::HeartbeatWorker hb;
-    hb.address = address_;
-    hb.now = unix_now();
-    hb.metrics = metrics();
     Map executing;
     for (const Key& key : state_->executing()) executing.emplace_back(key.value(), 0.0);
-    hb.executing = Value(std::move(executing));
-    hb.extensions = Value(Map{});
-    hb.reply = true;
     protocol::HeartbeatOutcome beat =
-        co_await protocol::heartbeat(pool_, options_.scheduler_address, hb);
+        co_await protocol::heartbeat(pool_, options_.scheduler_address, address_,
+                                     unix_now(), metrics(), std::move(executing));
     if (closing_) co_return;
     if (!beat.error.ok()) {
       spdlog::warn("Heartbeat to scheduler failed: {}", beat.error.to_string());
