@@ -11,6 +11,7 @@
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/rpc_server.hpp"
+#include "protocol/comm/worker_link.hpp"
 #include "protocol/messages/rpc_ops.hpp"
 #include "protocol/messages/uuid.hpp"
 
@@ -34,20 +35,7 @@ std::int64_t process_rss_bytes() {
   return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
-// Decodes one stream op; bad scheduler input is logged and skipped (the stream is
-// the worker's only link to its scheduler, so it is kept).
-template <typename Op>
-protocol::StreamHandler stream_op(std::function<void(const Op&)> apply) {
-  return [apply = std::move(apply)](const protocol::StreamMessage& m) -> Status {
-    Result<Op> op = Op::decode(m.msg);
-    if (!op.ok()) {
-      spdlog::error("{}", op.status().to_string());
-      return Status::OK();
-    }
-    apply(*op);
-    return Status::OK();
-  };
-}
+using protocol::stream_op;
 
 }  // namespace
 
@@ -124,17 +112,7 @@ asio::awaitable<Status> SimWorker::register_with_scheduler() {
   reg.metrics = metrics();
   reg.stimulus_id = stimulus_id("worker-connect");
   reg.server_id = server_id_;
-  if (Status st = (*comm)->write(reg.encode()); !st.ok()) co_return st;
-  Result<Value> reply = co_await (*comm)->read();
-  if (!reply.ok()) co_return reply.status();
-  const Value* status = reply->find("status");
-  if (status == nullptr || !status->is_str() || status->as_str() != "OK") {
-    const Value* message = reply->find("message");
-    co_return Status::Invalid(
-        "register-worker refused: " +
-        (message ? message->to_debug_string() : reply->to_debug_string()));
-  }
-  auto decoded = protocol::RegisterWorkerReply::decode(*reply);
+  auto decoded = co_await protocol::register_worker(**comm, reg);
   if (!decoded.ok()) co_return decoded.status();
   heartbeat_interval_s_ = decoded->heartbeat_interval;
   if (!decoded->warning.empty()) spdlog::warn("{}: {}", address_, decoded->warning);
@@ -160,33 +138,15 @@ asio::awaitable<void> SimWorker::run_stream() {
 Value SimWorker::metrics() const {
   std::int64_t ready = 0;
   for (const auto& [key, task] : tasks_) ready += task.status == TaskStatus::kReady;
-  Map task_counts;
-  task_counts.emplace_back("memory", static_cast<std::int64_t>(memory_.size()));
-  task_counts.emplace_back("ready", ready);
-  task_counts.emplace_back("executing", static_cast<std::int64_t>(executing_));
-  std::int64_t managed = kNoneNbytes * static_cast<std::int64_t>(memory_.size());
-  return make_map({
-      {"task_counts", Value(std::move(task_counts))},
-      {"bandwidth", make_map({{"total", 100'000'000.0},
-                              {"workers", Value(Map{})},
-                              {"types", Value(Map{})}})},
-      {"digests_total_since_heartbeat", Value(Map{})},
-      {"managed_bytes", managed},
-      {"spilled_bytes", make_map({{"memory", managed}, {"disk", 0}})},
-      {"transfer", make_map({{"incoming_bytes", 0},
-                             {"incoming_count", 0},
-                             {"incoming_count_total", 0},
-                             {"outgoing_bytes", 0},
-                             {"outgoing_count", 0},
-                             {"outgoing_count_total", 0}})},
-      {"event_loop_interval", 0.02},
-      {"cpu", 0.0},
-      {"memory", process_rss_bytes()},
-      {"time", unix_now()},
-      {"host_net_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
-      {"host_disk_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
-      {"num_fds", 0},
-  });
+  protocol::WorkerMetrics m;
+  m.task_counts.emplace_back("memory", static_cast<std::int64_t>(memory_.size()));
+  m.task_counts.emplace_back("ready", ready);
+  m.task_counts.emplace_back("executing", static_cast<std::int64_t>(executing_));
+  m.managed_bytes = kNoneNbytes * static_cast<std::int64_t>(memory_.size());
+  m.spilled_memory = m.managed_bytes;
+  m.memory = process_rss_bytes();
+  m.time = unix_now();
+  return protocol::metrics_value(std::move(m));
 }
 
 // Mirrors Worker.heartbeat. The first beat is at a random point of the first
@@ -201,35 +161,27 @@ asio::awaitable<void> SimWorker::heartbeat_loop() {
     protocol::ErrorCode ec;
     co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closing_) co_return;
-    protocol::HeartbeatWorker hb;
-    hb.address = address_;
-    hb.now = unix_now();
-    hb.metrics = metrics();
+    const double now = unix_now();
     Map executing;
     for (const auto& [key, task] : tasks_) {
       if (task.status == TaskStatus::kExecuting) {
-        executing.emplace_back(key.value(), hb.now - task.start);
+        executing.emplace_back(key.value(), now - task.start);
       }
     }
-    hb.executing = Value(std::move(executing));
-    hb.extensions = Value(Map{});
-    hb.reply = true;
-    Result<Value> reply =
-        co_await protocol::send_recv(pool_, config_.scheduler_address, hb.encode());
+    protocol::HeartbeatOutcome beat = co_await protocol::heartbeat(
+        pool_, config_.scheduler_address, address_, now, metrics(), std::move(executing));
     if (closing_) co_return;
     delay = heartbeat_interval_s_;
-    if (!reply.ok()) {
-      spdlog::warn("{}: heartbeat failed: {}", address_, reply.status().to_string());
+    if (!beat.error.ok()) {
+      spdlog::warn("{}: heartbeat failed: {}", address_, beat.error.to_string());
       continue;
     }
-    const Value* status = reply->find("status");
-    if (status != nullptr && status->is_str() && status->as_str() == "missing") {
+    if (beat.missing) {
       spdlog::error("{}: scheduler was unaware of this worker; closing", address_);
       stop("worker-heartbeat-missing");
       co_return;
     }
-    auto decoded = protocol::HeartbeatReply::decode(*reply);
-    if (decoded.ok()) delay = heartbeat_interval_s_ = decoded->heartbeat_interval;
+    if (beat.interval) delay = heartbeat_interval_s_ = *beat.interval;
   }
 }
 
@@ -239,12 +191,7 @@ void SimWorker::stop(const std::string& reason) {
   spdlog::debug("Stopping worker at {}. Reason: {}", address_, reason);
   status_ = "closing";
   if (stream_ && !stream_->closed()) {
-    send(protocol::LogEvent{Value(address_), make_map({{"action", "closing-worker"},
-                                                       {"reason", Value(reason)}})}
-             .encode());
-    send(protocol::WorkerStatusChange{status_, stimulus_id("worker-close")}.encode());
-    send(protocol::CloseStream{}.encode());
-    stream_->close();
+    protocol::send_closing(*stream_, address_, reason, stimulus_id("worker-close"));
   }
   if (listener_) listener_->stop();
   heartbeat_timer_.cancel();
@@ -467,27 +414,15 @@ void SimWorker::setup_rpc_handlers() {
 // Mirrors Worker.get_data without the busy limit: every held key is None; after
 // the reply, wait for the requester's "OK".
 asio::awaitable<Value> SimWorker::serve_get_data(protocol::RpcRequest& req) {
-  Value request = req.args;
-  request.set("op", "get_data");
-  auto decoded = protocol::GetData::decode(request);
-  if (!decoded.ok()) {
-    spdlog::warn("get_data from {}: {}", req.comm->peer_address(),
-                 decoded.status().to_string());
-    co_return Value();
-  }
+  auto decoded = protocol::decode_get_data(req);
+  if (!decoded.ok()) co_return Value();
   protocol::GetDataReply reply;
   const std::int64_t pickle_protocol = req.comm->session().pickle_protocol;
   for (const Key& key : decoded->keys) {
     if (memory_.contains(key))
       reply.data.emplace_back(key, none_payload(pickle_protocol));
   }
-  req.reply = false;  // written here, so that we can wait for the ack after it
-  if (req.comm->write(reply.encode()).ok()) {
-    Result<Value> ack = co_await req.comm->read();
-    if (!ack.ok() || !protocol::is_ok_ack(*ack)) {
-      spdlog::debug("get_data to {}: no OK ack", req.comm->peer_address());
-    }
-  }
+  co_await protocol::reply_get_data(req, reply);
   co_return Value();
 }
 

@@ -41,51 +41,75 @@ Result<const Value*> FieldReader::require(std::string_view field) const {
   return v;
 }
 
+Result<const Value*> FieldReader::require_as(std::string_view field,
+                                             bool (Value::*accepts)() const,
+                                             std::string_view what) const {
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
+  if (!(v->*accepts)()) return expected(field, what, *v);
+  return v;
+}
+
+namespace {
+
+// A map field keyed by task keys, each value converted by `convert(key, value)`
+// (who_has, nbytes, data).
+template <typename T, typename Convert>
+Result<std::vector<std::pair<Key, T>>> key_map(const FieldReader& r,
+                                               std::string_view field, const Value& v,
+                                               Convert convert) {
+  std::vector<std::pair<Key, T>> out;
+  out.reserve(v.as_map().size());
+  for (const auto& [k, item] : v.as_map()) {
+    Result<Key> key = Key::from_value(k);
+    if (!key.ok()) return r.type_error(field, "map key: " + key.status().message());
+    DASKCPP_ASSIGN_OR_RETURN(T value, convert(*key, item));
+    out.emplace_back(std::move(key).value(), std::move(value));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Value> FieldReader::any(std::string_view field) const {
   DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
   return *v;
 }
 
 Result<std::string> FieldReader::str(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_str()) return expected(field, "str", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_str, "str"));
   return v->as_str();
 }
 
 Result<std::int64_t> FieldReader::int64(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_int()) return expected(field, "int", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_int, "int"));
   if (v->as_integer().is_big_unsigned) return type_error(field, "int out of int64 range");
   return v->as_int64();
 }
 
 Result<double> FieldReader::number(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_number()) return expected(field, "number", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v,
+                           require_as(field, &Value::is_number, "number"));
   return v->as_double();
 }
 
 Result<Value> FieldReader::number_value(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_number()) return expected(field, "number", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v,
+                           require_as(field, &Value::is_number, "number"));
   return *v;
 }
 
 Result<bool> FieldReader::boolean(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_bool()) return expected(field, "bool", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_bool, "bool"));
   return v->as_bool();
 }
 
 Result<Bytes> FieldReader::bin(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_bin()) return expected(field, "bin", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_bin, "bin"));
   return v->as_bin();
 }
 
 Result<Value> FieldReader::map(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_map()) return expected(field, "map", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_map, "map"));
   return *v;
 }
 
@@ -123,8 +147,8 @@ Result<std::vector<Key>> FieldReader::keys(std::string_view field, bool allow_se
 }
 
 Result<AddressList> FieldReader::str_list(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_array()) return expected(field, "array of str", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v,
+                           require_as(field, &Value::is_array, "array of str"));
   AddressList out;
   out.reserve(v->as_array().size());
   for (const Value& item : v->as_array()) {
@@ -134,65 +158,56 @@ Result<AddressList> FieldReader::str_list(std::string_view field) const {
   return out;
 }
 
-Result<WhoHas> FieldReader::who_has(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_map()) return expected(field, "map", *v);
-  WhoHas out;
-  out.reserve(v->as_map().size());
-  for (const auto& [k, addrs] : v->as_map()) {
-    Result<Key> key = Key::from_value(k);
-    if (!key.ok()) return type_error(field, "map key: " + key.status().message());
-    if (!addrs.is_array()) {
-      return type_error(field, "addresses of " + key->to_debug_string() +
-                                   ": expected array, got " + py_type(addrs));
-    }
-    AddressList list;
-    list.reserve(addrs.as_array().size());
-    for (const Value& a : addrs.as_array()) {
-      if (!a.is_str()) {
-        return type_error(field, "addresses of " + key->to_debug_string() +
-                                     ": expected str, got " + py_type(a));
-      }
-      list.push_back(a.as_str());
-    }
-    out.emplace_back(std::move(key).value(), std::move(list));
+Result<Array> FieldReader::number_array(std::string_view field) const {
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v,
+                           require_as(field, &Value::is_array, "array of numbers"));
+  for (const Value& item : v->as_array()) {
+    if (!item.is_number()) return expected(field, "array of numbers", item);
   }
-  return out;
+  return v->as_array();
+}
+
+Result<WhoHas> FieldReader::who_has(std::string_view field) const {
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_map, "map"));
+  return key_map<AddressList>(
+      *this, field, *v, [&](const Key& key, const Value& addrs) -> Result<AddressList> {
+        auto wrong = [&](std::string_view want, const Value& got) {
+          return type_error(field, "addresses of " + key.to_debug_string() +
+                                       ": expected " + std::string(want) + ", got " +
+                                       py_type(got));
+        };
+        if (!addrs.is_array()) return wrong("array", addrs);
+        AddressList list;
+        list.reserve(addrs.as_array().size());
+        for (const Value& a : addrs.as_array()) {
+          if (!a.is_str()) return wrong("str", a);
+          list.push_back(a.as_str());
+        }
+        return list;
+      });
 }
 
 Result<KeyInts> FieldReader::key_ints(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_map()) return expected(field, "map", *v);
-  KeyInts out;
-  out.reserve(v->as_map().size());
-  for (const auto& [k, n] : v->as_map()) {
-    Result<Key> key = Key::from_value(k);
-    if (!key.ok()) return type_error(field, "map key: " + key.status().message());
-    if (!n.is_int() || n.as_integer().is_big_unsigned) {
-      return type_error(field, "value of " + key->to_debug_string() +
-                                   ": expected int, got " + py_type(n));
-    }
-    out.emplace_back(std::move(key).value(), n.as_int64());
-  }
-  return out;
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_map, "map"));
+  return key_map<std::int64_t>(
+      *this, field, *v, [&](const Key& key, const Value& n) -> Result<std::int64_t> {
+        if (!n.is_int() || n.as_integer().is_big_unsigned) {
+          return type_error(field, "value of " + key.to_debug_string() +
+                                       ": expected int, got " + py_type(n));
+        }
+        return n.as_int64();
+      });
 }
 
 Result<KeyValues> FieldReader::key_values(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_map()) return expected(field, "map", *v);
-  KeyValues out;
-  out.reserve(v->as_map().size());
-  for (const auto& [k, val] : v->as_map()) {
-    Result<Key> key = Key::from_value(k);
-    if (!key.ok()) return type_error(field, "map key: " + key.status().message());
-    out.emplace_back(std::move(key).value(), val);
-  }
-  return out;
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_map, "map"));
+  return key_map<Value>(
+      *this, field, *v,
+      [](const Key&, const Value& item) -> Result<Value> { return item; });
 }
 
 Result<std::vector<StartStop>> FieldReader::startstops(std::string_view field) const {
-  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
-  if (!v->is_array()) return expected(field, "array", *v);
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require_as(field, &Value::is_array, "array"));
   std::vector<StartStop> out;
   out.reserve(v->as_array().size());
   for (std::size_t i = 0; i < v->as_array().size(); ++i) {
@@ -214,6 +229,15 @@ Result<std::vector<StartStop>> FieldReader::startstops(std::string_view field) c
     out.push_back(std::move(ss));
   }
   return out;
+}
+
+Status FieldReader::status_is(std::string_view expected) const {
+  DASKCPP_ASSIGN_OR_RETURN(std::string status, str("status"));
+  if (status != expected) {
+    return type_error("status",
+                      "expected '" + std::string(expected) + "', got '" + status + "'");
+  }
+  return Status::OK();
 }
 
 Result<std::optional<std::string>> FieldReader::str_or_nil(std::string_view field) const {
@@ -240,6 +264,14 @@ Result<std::optional<double>> FieldReader::number_or_nil(std::string_view field)
   return std::optional<double>(v->as_double());
 }
 
+Result<std::optional<Bytes>> FieldReader::bin_or_nil(std::string_view field) const {
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
+  if (v->is_nil()) return std::optional<Bytes>();
+  if (!v->is_bin()) return expected(field, "bin or nil", *v);
+  return std::optional<Bytes>(v->as_bin());
+}
+
+// The *_or_nil forms below read a non-nil value with the plain reader.
 Result<std::optional<Key>> FieldReader::key_or_nil(std::string_view field) const {
   DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
   if (v->is_nil()) return std::optional<Key>();
@@ -261,6 +293,14 @@ Result<std::optional<AddressList>> FieldReader::str_list_or_nil(
   if (v->is_nil()) return std::optional<AddressList>();
   DASKCPP_ASSIGN_OR_RETURN(AddressList list, str_list(field));
   return std::optional<AddressList>(std::move(list));
+}
+
+Result<std::optional<KeyInts>> FieldReader::key_ints_or_nil(
+    std::string_view field) const {
+  DASKCPP_ASSIGN_OR_RETURN(const Value* v, require(field));
+  if (v->is_nil()) return std::optional<KeyInts>();
+  DASKCPP_ASSIGN_OR_RETURN(KeyInts m, key_ints(field));
+  return std::optional<KeyInts>(std::move(m));
 }
 
 Result<std::optional<std::string>> FieldReader::opt_str(std::string_view field) const {

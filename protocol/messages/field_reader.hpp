@@ -71,6 +71,10 @@ class FieldReader {
   Result<KeyInts> key_ints(std::string_view field) const;
   Result<KeyValues> key_values(std::string_view field) const;
   Result<std::vector<StartStop>> startstops(std::string_view field) const;
+  // An array of numbers, kept as sent (compute-task priority).
+  Result<Array> number_array(std::string_view field) const;
+  // OK when field "status" is the str `expected`; a TypeError otherwise.
+  Status status_is(std::string_view expected) const;
 
   // Fields that may be nil (and, for the opt_ forms, also absent): nil -> nullopt.
   Result<std::optional<std::string>> str_or_nil(std::string_view field) const;
@@ -79,6 +83,8 @@ class FieldReader {
   Result<std::optional<Key>> key_or_nil(std::string_view field) const;
   Result<std::optional<std::vector<Key>>> keys_or_nil(std::string_view field) const;
   Result<std::optional<AddressList>> str_list_or_nil(std::string_view field) const;
+  Result<std::optional<Bytes>> bin_or_nil(std::string_view field) const;
+  Result<std::optional<KeyInts>> key_ints_or_nil(std::string_view field) const;
   Result<std::optional<std::string>> opt_str(std::string_view field) const;
   Result<std::optional<bool>> opt_bool(std::string_view field) const;
   // Absent -> nullopt; present (any type, including nil) -> the value.
@@ -94,6 +100,9 @@ class FieldReader {
  private:
   FieldReader(std::string_view op, const Value& msg) : op_(op), msg_(&msg) {}
   Result<const Value*> require(std::string_view field) const;
+  // The field when `accepts` it, else "expected <what>, got <type>".
+  Result<const Value*> require_as(std::string_view field, bool (Value::*accepts)() const,
+                                  std::string_view what) const;
   Result<std::vector<Key>> keys_of(std::string_view field, const Value& v,
                                    bool allow_set) const;
 
@@ -108,6 +117,8 @@ class FieldWriter {
   // Starts with {"op": op}.
   explicit FieldWriter(std::string_view op) { put("op", op); }
 
+  // Room for n fields (a performance hint; the map keeps its order).
+  void reserve(std::size_t n) { map_.reserve(n); }
   FieldWriter& put(std::string_view field, Value v);
   FieldWriter& put(std::string_view field, const Key& k) { return put(field, k.value()); }
   FieldWriter& put(std::string_view field, const std::vector<Key>& keys);
@@ -138,13 +149,6 @@ class FieldWriter {
 
 Value keys_to_array(const std::vector<Key>& keys);
 
-// Declares the members every op struct has: kOp, decode(), encode(), operator==.
-#define DASKCPP_OP_METHODS(Type, name)          \
-  static constexpr std::string_view kOp = name; \
-  static Result<Type> decode(const Value& msg); \
-  Value encode() const;                         \
-  friend bool operator==(const Type&, const Type&) = default
-
 // An op name usable as a template argument: BareOp<"keep-alive">.
 template <std::size_t N>
 struct OpName {
@@ -153,19 +157,6 @@ struct OpName {
   }
   constexpr std::string_view view() const { return {chars, N - 1}; }
   char chars[N];
-};
-
-// An op with no fields besides `op` (keep-alive, close-stream, heartbeat-client,
-// close-client, restart, stream-closed). Extra fields are ignored on decode.
-template <OpName Name>
-struct BareOp {
-  static constexpr std::string_view kOp = Name.view();
-  static Result<BareOp> decode(const Value& msg) {
-    DASKCPP_RETURN_NOT_OK(FieldReader::open(kOp, msg).status());
-    return BareOp{};
-  }
-  Value encode() const { return FieldWriter(kOp).done(); }
-  friend bool operator==(const BareOp&, const BareOp&) = default;
 };
 
 }  // namespace daskcpp::protocol

@@ -15,16 +15,32 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "protocol/codec/value.hpp"
 #include "protocol/messages/field_reader.hpp"
 #include "protocol/messages/key.hpp"
+#include "protocol/messages/op_fields.hpp"
 #include "protocol/status.hpp"
 
 namespace daskcpp::protocol {
 
+inline constexpr Shape kStrOrInt{"str or int",
+                                 [](const Value& v) { return v.is_str() || v.is_int(); }};
+inline constexpr Shape kBoolOrInt{
+    "bool or int", [](const Value& v) { return v.is_bool() || v.is_int(); }};
+
 // ---- worker / nanny -> scheduler ----------------------------------------------
+
+// Checks metrics.bandwidth.{total,workers,types}, digests_total_since_heartbeat,
+// memory, spilled_bytes.{memory,disk}: their absence makes the stock scheduler raise.
+Status check_worker_metrics(const FieldReader& r, const Value& metrics);
+inline constexpr FieldCheck kWorkerMetrics = [](const FieldReader& r, std::string_view,
+                                                const Value& v) {
+  return check_worker_metrics(r, v);
+};
 
 // Opener of the worker stream: every keyword Scheduler.add_worker takes without a
 // default (Appendix F), plus the optional pid.
@@ -47,6 +63,25 @@ struct RegisterWorker {
   std::string stimulus_id;
   std::string server_id;
   DASKCPP_OP_METHODS(RegisterWorker, "register-worker");
+  static constexpr auto kFields =
+      std::tuple{op_field(),
+                 opt_field("reply", &RegisterWorker::reply),
+                 field("address", &RegisterWorker::address),
+                 field("status", &RegisterWorker::status),
+                 field("nthreads", &RegisterWorker::nthreads),
+                 field("name", &RegisterWorker::name, kStrOrInt),
+                 field("now", &RegisterWorker::now),
+                 field("resources", &RegisterWorker::resources, as_map),
+                 field("memory_limit", &RegisterWorker::memory_limit),
+                 field("local_directory", &RegisterWorker::local_directory),
+                 field("services", &RegisterWorker::services, as_map),
+                 field("nanny", &RegisterWorker::nanny),
+                 opt_field("pid", &RegisterWorker::pid),
+                 field("versions", &RegisterWorker::versions, as_map),
+                 field("metrics", &RegisterWorker::metrics, kWorkerMetrics),
+                 field("extra", &RegisterWorker::extra, as_map),
+                 field("stimulus_id", &RegisterWorker::stimulus_id),
+                 field("server_id", &RegisterWorker::server_id)};
 };
 
 struct HeartbeatWorker {
@@ -59,23 +94,33 @@ struct HeartbeatWorker {
   Value extensions;  // {name: state} or nil
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(HeartbeatWorker, "heartbeat_worker");
+  static constexpr auto kFields =
+      std::tuple{op_field(),
+                 field("address", &HeartbeatWorker::address),
+                 field("now", &HeartbeatWorker::now),
+                 field("metrics", &HeartbeatWorker::metrics, kWorkerMetrics),
+                 opt_field("executing", &HeartbeatWorker::executing, kMapOrNil),
+                 opt_field("extensions", &HeartbeatWorker::extensions, kMapOrNil),
+                 opt_field("reply", &HeartbeatWorker::reply)};
 };
-
-// Checks metrics.bandwidth.{total,workers,types}, digests_total_since_heartbeat,
-// memory, spilled_bytes.{memory,disk}: their absence makes the stock scheduler raise.
-Status check_worker_metrics(const FieldReader& r, const Value& metrics);
 
 struct Unregister {
   std::string address;
   std::optional<std::string> stimulus_id;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(Unregister, "unregister");
+  static constexpr auto kFields =
+      std::tuple{op_field(), field("address", &Unregister::address),
+                 opt_field("stimulus_id", &Unregister::stimulus_id),
+                 opt_field("reply", &Unregister::reply)};
 };
 
 // No `reply` field; the nanny sends {"status": "ok"} on the same comm afterwards.
 struct RegisterNanny {
   std::string address;
   DASKCPP_OP_METHODS(RegisterNanny, "register_nanny");
+  static constexpr auto kFields =
+      std::tuple{op_field(), field("address", &RegisterNanny::address)};
 };
 
 // {"status": "OK", "time", "heartbeat-interval", "worker-plugins", "warning", "error"}.
@@ -85,10 +130,14 @@ struct RegisterWorkerReply {
   Value worker_plugins = Value(Map{});  // {name: bin pickle}
   std::string warning;
   std::string error;
-  static Result<RegisterWorkerReply> decode(const Value& msg);
-  Value encode() const;
-  friend bool operator==(const RegisterWorkerReply&,
-                         const RegisterWorkerReply&) = default;
+  DASKCPP_REPLY_METHODS(RegisterWorkerReply, "register-worker reply");
+  static constexpr auto kFields =
+      std::tuple{status_field("OK"),
+                 field("time", &RegisterWorkerReply::time),
+                 field("heartbeat-interval", &RegisterWorkerReply::heartbeat_interval),
+                 field("worker-plugins", &RegisterWorkerReply::worker_plugins, as_map),
+                 field("warning", &RegisterWorkerReply::warning),
+                 field("error", &RegisterWorkerReply::error)};
 };
 // {"status": "error", "message": ..., "time": ...} (e.g. "name taken, <name>").
 Value register_worker_error_reply(std::string_view message, double time);
@@ -98,9 +147,10 @@ Value register_worker_error_reply(std::string_view message, double time);
 struct HeartbeatReply {
   double time = 0;
   double heartbeat_interval = 0.5;
-  static Result<HeartbeatReply> decode(const Value& msg);
-  Value encode() const;
-  friend bool operator==(const HeartbeatReply&, const HeartbeatReply&) = default;
+  DASKCPP_REPLY_METHODS(HeartbeatReply, "heartbeat_worker reply");
+  static constexpr auto kFields =
+      std::tuple{status_field("OK"), field("time", &HeartbeatReply::time),
+                 field("heartbeat-interval", &HeartbeatReply::heartbeat_interval)};
 };
 Value heartbeat_missing_reply();
 
@@ -112,18 +162,27 @@ struct RegisterClient {
   std::optional<bool> reply;
   Value versions;
   DASKCPP_OP_METHODS(RegisterClient, "register-client");
+  static constexpr auto kFields =
+      std::tuple{op_field(), field("client", &RegisterClient::client),
+                 opt_field("reply", &RegisterClient::reply),
+                 field("versions", &RegisterClient::versions, as_map)};
 };
 
 struct Identity {
   std::optional<std::int64_t> n_workers;  // -1 all, 0 none; absent = 0
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(Identity, "identity");
+  static constexpr auto kFields =
+      std::tuple{op_field(), opt_field("n_workers", &Identity::n_workers, as_int64),
+                 opt_field("reply", &Identity::reply)};
 };
 
 struct Gather {
   std::vector<Key> keys;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(Gather, "gather");
+  static constexpr auto kFields = std::tuple{op_field(), field("keys", &Gather::keys),
+                                             opt_field("reply", &Gather::reply)};
 };
 
 // {"status": "OK", "data": {key: Payload}} or {"status": "error", "keys": [...]}.
@@ -140,6 +199,9 @@ struct WhoHasRequest {
   std::optional<std::vector<Key>> keys;  // nil = all
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(WhoHasRequest, "who_has");
+  static constexpr auto kFields =
+      std::tuple{op_field(), opt_field_or_nil("keys", &WhoHasRequest::keys),
+                 opt_field("reply", &WhoHasRequest::reply)};
 };
 
 // has_what / ncores / ncores_running / processing: {"workers": [addr] or nil}.
@@ -147,22 +209,10 @@ template <OpName Name>
 struct WorkersQuery {
   std::optional<AddressList> workers;
   std::optional<bool> reply;
-  static constexpr std::string_view kOp = Name.view();
-  static Result<WorkersQuery> decode(const Value& msg) {
-    DASKCPP_ASSIGN_OR_RETURN(FieldReader r, FieldReader::open(kOp, msg));
-    WorkersQuery m;
-    if (r.has("workers")) {
-      DASKCPP_ASSIGN_OR_RETURN(m.workers, r.str_list_or_nil("workers"));
-    }
-    DASKCPP_ASSIGN_OR_RETURN(m.reply, r.opt_bool("reply"));
-    return m;
-  }
-  Value encode() const {
-    FieldWriter w(kOp);
-    w.put("workers", workers).put_if("reply", reply);
-    return w.done();
-  }
-  friend bool operator==(const WorkersQuery&, const WorkersQuery&) = default;
+  DASKCPP_OP_METHODS(WorkersQuery, Name.view());
+  static constexpr auto kFields =
+      std::tuple{op_field(), opt_field_or_nil("workers", &WorkersQuery::workers),
+                 opt_field("reply", &WorkersQuery::reply)};
 };
 using HasWhat = WorkersQuery<"has_what">;
 using Ncores = WorkersQuery<"ncores">;
@@ -174,6 +224,10 @@ struct NbytesRequest {
   bool summary = true;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(NbytesRequest, "nbytes");
+  static constexpr auto kFields =
+      std::tuple{op_field(), opt_field_or_nil("keys", &NbytesRequest::keys),
+                 opt_field("summary", &NbytesRequest::summary),
+                 opt_field("reply", &NbytesRequest::reply)};
 };
 
 struct Scatter {
@@ -184,6 +238,14 @@ struct Scatter {
   Value timeout = Value(2);        // number (seconds)
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(Scatter, "scatter");
+  static constexpr auto kFields =
+      std::tuple{op_field(),
+                 field("data", &Scatter::data),
+                 opt_field_or_nil("workers", &Scatter::workers),
+                 opt_field_or_nil("client", &Scatter::client),
+                 opt_field("broadcast", &Scatter::broadcast, kBoolOrInt),
+                 opt_field("timeout", &Scatter::timeout, as_number_value),
+                 opt_field("reply", &Scatter::reply)};
 };
 
 // update_data sent to the scheduler (direct scatter).
@@ -193,6 +255,11 @@ struct SchedulerUpdateData {
   std::optional<std::string> client;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(SchedulerUpdateData, "update_data");
+  static constexpr auto kFields =
+      std::tuple{op_field(), field("who_has", &SchedulerUpdateData::who_has),
+                 field("nbytes", &SchedulerUpdateData::nbytes),
+                 opt_field("client", &SchedulerUpdateData::client),
+                 opt_field("reply", &SchedulerUpdateData::reply)};
 };
 
 struct Retry {
@@ -200,6 +267,9 @@ struct Retry {
   std::optional<std::string> client;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(Retry, "retry");
+  static constexpr auto kFields =
+      std::tuple{op_field(), field("keys", &Retry::keys),
+                 opt_field("client", &Retry::client), opt_field("reply", &Retry::reply)};
 };
 
 struct RestartRequest {
@@ -208,9 +278,22 @@ struct RestartRequest {
   std::optional<std::string> stimulus_id;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(RestartRequest, "restart");
+  static constexpr auto kFields =
+      std::tuple{op_field(), field("timeout", &RestartRequest::timeout, as_number_value),
+                 opt_field("wait_for_workers", &RestartRequest::wait_for_workers),
+                 opt_field("stimulus_id", &RestartRequest::stimulus_id),
+                 opt_field("reply", &RestartRequest::reply)};
 };
 
 // ---- scheduler (or peer) -> worker --------------------------------------------
+
+struct GetData;
+// get_data's keys: workers send a __Set__, the scheduler an array; re-encoded as
+// received (GetData::keys_as_set).
+struct GetDataKeysField {
+  Status decode(const FieldReader& r, GetData& op) const;
+  void encode(FieldWriter& w, const GetData& op, std::string_view op_name) const;
+};
 
 struct GetData {
   std::vector<Key> keys;
@@ -218,6 +301,9 @@ struct GetData {
   std::optional<std::string> who;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(GetData, "get_data");
+  static constexpr auto kFields =
+      std::tuple{op_field(), GetDataKeysField{}, field("who", &GetData::who),
+                 opt_field("reply", &GetData::reply)};
 };
 
 // {"status": "OK", "data": {key: Payload}} or {"status": "busy"}.
@@ -239,15 +325,18 @@ struct WorkerUpdateData {
   std::optional<std::string> stimulus_id;
   std::optional<bool> reply;
   DASKCPP_OP_METHODS(WorkerUpdateData, "update_data");
+  static constexpr auto kFields =
+      std::tuple{op_field(), field("data", &WorkerUpdateData::data),
+                 opt_field("stimulus_id", &WorkerUpdateData::stimulus_id),
+                 opt_field("reply", &WorkerUpdateData::reply)};
 };
 
 // {"nbytes": {key: int}, "status": "OK"}.
 struct WorkerUpdateDataReply {
   KeyInts nbytes;
-  static Result<WorkerUpdateDataReply> decode(const Value& msg);
-  Value encode() const;
-  friend bool operator==(const WorkerUpdateDataReply&,
-                         const WorkerUpdateDataReply&) = default;
+  DASKCPP_REPLY_METHODS(WorkerUpdateDataReply, "update_data reply");
+  static constexpr auto kFields =
+      std::tuple{field("nbytes", &WorkerUpdateDataReply::nbytes), status_field("OK")};
 };
 
 }  // namespace daskcpp::protocol

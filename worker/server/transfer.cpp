@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "protocol/comm/connect.hpp"
+#include "protocol/comm/worker_link.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "worker/server/worker_server.hpp"
 #include "worker/store/spill_file.hpp"
@@ -123,14 +124,8 @@ asio::awaitable<void> WorkerServer::gather_dep(GatherDep gd) {
 // Mirrors Worker.get_data: busy above the outgoing limit; otherwise reply with the
 // values we hold and wait for the requester's "OK" before counting it done.
 asio::awaitable<Value> WorkerServer::serve_get_data(protocol::RpcRequest& req) {
-  Value request = req.args;
-  request.set("op", "get_data");
-  auto decoded = protocol::GetData::decode(request);
-  if (!decoded.ok()) {
-    spdlog::warn("get_data from {}: {}", req.comm->peer_address(),
-                 decoded.status().to_string());
-    co_return error_reply(decoded.status());
-  }
+  auto decoded = protocol::decode_get_data(req);
+  if (!decoded.ok()) co_return error_reply(decoded.status());
   // A paused worker still serves, one requester at a time (Worker.get_data).
   int limit = status_ == "paused" ? 1 : options_.transfer_outgoing_count_limit;
   if (outgoing_count_ >= limit) {
@@ -168,14 +163,7 @@ asio::awaitable<Value> WorkerServer::serve_get_data(protocol::RpcRequest& req) {
   }
   ++outgoing_count_;
   ++outgoing_count_total_;
-  req.reply = false;  // written here, so that we can wait for the ack after it
-  Status st = req.comm->write(reply.encode());
-  if (st.ok()) {
-    Result<Value> ack = co_await req.comm->read();
-    if (!ack.ok() || !protocol::is_ok_ack(*ack)) {
-      spdlog::debug("get_data to {}: no OK ack", req.comm->peer_address());
-    }
-  }
+  co_await protocol::reply_get_data(req, reply);
   --outgoing_count_;
   co_return Value();
 }

@@ -11,6 +11,7 @@
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/rpc_server.hpp"
+#include "protocol/comm/worker_link.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
@@ -144,17 +145,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   reg.stimulus_id = stimulus_id("worker-connect");
   reg.server_id = server_id_;
   reg.nanny = options_.nanny_address;
-  if (Status st = (*comm)->write(reg.encode()); !st.ok()) co_return st;
-  Result<Value> reply = co_await (*comm)->read();
-  if (!reply.ok()) co_return reply.status();
-  const Value* status = reply->find("status");
-  if (status == nullptr || !status->is_str() || status->as_str() != "OK") {
-    const Value* message = reply->find("message");
-    co_return Status::Invalid(
-        "register-worker refused: " +
-        (message ? message->to_debug_string() : reply->to_debug_string()));
-  }
-  auto decoded = protocol::RegisterWorkerReply::decode(*reply);
+  auto decoded = co_await protocol::register_worker(**comm, reg);
   if (!decoded.ok()) co_return decoded.status();
   heartbeat_interval_ = decoded->heartbeat_interval;
   add_scheduler_plugins(decoded->worker_plugins);
@@ -171,38 +162,22 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
 }
 
 Value WorkerServer::metrics() const {
-  Map task_counts;
+  protocol::WorkerMetrics m;
   if (state_) {
-    for (const auto& [name, n] : state_->task_counts()) task_counts.emplace_back(name, n);
+    for (const auto& [name, n] : state_->task_counts())
+      m.task_counts.emplace_back(name, n);
   }
-  std::int64_t managed = state_ ? state_->managed_bytes() : 0;
-  double now = unix_now();
-  return make_map({
-      {"task_counts", Value(std::move(task_counts))},
-      {"bandwidth", make_map({{"total", 100'000'000.0},
-                              {"workers", Value(Map{})},
-                              {"types", Value(Map{})}})},
-      {"digests_total_since_heartbeat", Value(Map{})},
-      {"managed_bytes", managed},
-      {"spilled_bytes",
-       make_map({{"memory", data_.spilled().memory}, {"disk", data_.spilled().disk}})},
-      {"transfer",
-       make_map(
-           {{"incoming_bytes", 0},
-            {"incoming_count",
-             state_ ? static_cast<std::int64_t>(state_->in_flight_workers().size()) : 0},
-            {"incoming_count_total", incoming_count_total_},
-            {"outgoing_bytes", 0},
-            {"outgoing_count", outgoing_count_},
-            {"outgoing_count_total", outgoing_count_total_}})},
-      {"event_loop_interval", 0.02},
-      {"cpu", 0.0},
-      {"memory", process_memory()},
-      {"time", now},
-      {"host_net_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
-      {"host_disk_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
-      {"num_fds", 0},
-  });
+  m.managed_bytes = state_ ? state_->managed_bytes() : 0;
+  m.spilled_memory = data_.spilled().memory;
+  m.spilled_disk = data_.spilled().disk;
+  m.incoming_count =
+      state_ ? static_cast<std::int64_t>(state_->in_flight_workers().size()) : 0;
+  m.incoming_count_total = incoming_count_total_;
+  m.outgoing_count = outgoing_count_;
+  m.outgoing_count_total = outgoing_count_total_;
+  m.memory = process_memory();
+  m.time = unix_now();
+  return protocol::metrics_value(std::move(m));
 }
 
 // Mirrors Worker.heartbeat: report, adopt the interval, close when unknown.
@@ -213,30 +188,22 @@ asio::awaitable<void> WorkerServer::heartbeat_loop() {
     protocol::ErrorCode ec;
     co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closing_) co_return;
-    protocol::HeartbeatWorker hb;
-    hb.address = address_;
-    hb.now = unix_now();
-    hb.metrics = metrics();
     Map executing;
     for (const Key& key : state_->executing()) executing.emplace_back(key.value(), 0.0);
-    hb.executing = Value(std::move(executing));
-    hb.extensions = Value(Map{});
-    hb.reply = true;
-    Result<Value> reply =
-        co_await protocol::send_recv(pool_, options_.scheduler_address, hb.encode());
+    protocol::HeartbeatOutcome beat =
+        co_await protocol::heartbeat(pool_, options_.scheduler_address, address_,
+                                     unix_now(), metrics(), std::move(executing));
     if (closing_) co_return;
-    if (!reply.ok()) {
-      spdlog::warn("Heartbeat to scheduler failed: {}", reply.status().to_string());
+    if (!beat.error.ok()) {
+      spdlog::warn("Heartbeat to scheduler failed: {}", beat.error.to_string());
       continue;
     }
-    const Value* status = reply->find("status");
-    if (status != nullptr && status->is_str() && status->as_str() == "missing") {
+    if (beat.missing) {
       spdlog::error("Scheduler was unaware of this worker; shutting down");
       close("worker-heartbeat-missing");
       co_return;
     }
-    auto decoded = protocol::HeartbeatReply::decode(*reply);
-    if (decoded.ok()) heartbeat_interval_ = decoded->heartbeat_interval;
+    if (beat.interval) heartbeat_interval_ = *beat.interval;
   }
 }
 
@@ -248,14 +215,7 @@ void WorkerServer::close(const std::string& reason, bool notify_nanny) {
   spdlog::info("Stopping worker at {}. Reason: {}", address_, reason);
   status_ = "closing";
   if (stream_ && !stream_->closed()) {
-    stream_->send(protocol::LogEvent{
-        Value(address_),
-        make_map({{"action", "closing-worker"}, {"reason", Value(reason)}})}
-                      .encode());
-    stream_->send(
-        protocol::WorkerStatusChange{status_, stimulus_id("worker-close")}.encode());
-    stream_->send(protocol::CloseStream{}.encode());
-    stream_->close();
+    protocol::send_closing(*stream_, address_, reason, stimulus_id("worker-close"));
   }
   if (listener_) listener_->stop();
   heartbeat_timer_.cancel();
@@ -411,27 +371,15 @@ void WorkerServer::on_execute_done(Key key, ValueId id,
 namespace {
 
 template <typename Op>
-protocol::StreamHandler stream_op(std::function<void(const Op&)> apply) {
-  return [apply = std::move(apply)](const protocol::StreamMessage& m) -> Status {
-    Result<Op> op = Op::decode(m.msg);
-    if (!op.ok()) {
-      // Bad scheduler input: log and keep the stream (it is our only scheduler).
-      spdlog::error("{}", op.status().to_string());
-      return Status::OK();
-    }
-    apply(*op);
-    return Status::OK();
-  };
-}
-
-template <typename Op>
 protocol::StreamHandler event_op(std::function<void(StateMachineEvent)> apply) {
-  return stream_op<Op>([apply = std::move(apply)](const Op& op) { apply(to_event(op)); });
+  return protocol::stream_op<Op>(
+      [apply = std::move(apply)](const Op& op) { apply(to_event(op)); });
 }
 
 }  // namespace
 
 void WorkerServer::setup_stream_handlers() {
+  using protocol::stream_op;
   auto& h = stream_handlers_;
   // The scheduler ops the state machine handles: each becomes its event.
   auto apply = [this](StateMachineEvent ev) { handle(std::move(ev)); };
