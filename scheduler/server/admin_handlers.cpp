@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "protocol/messages/python_exception.hpp"
+#include "protocol/rpc/error_reply.hpp"
+#include "protocol/rpc/fan_out.hpp"
+#include "protocol/rpc/when_all.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -25,8 +28,9 @@ using protocol::Value;
 namespace {
 
 Value type_error(std::string_view op, std::string_view field, std::string_view what) {
-  return exception_reply("TypeError", std::string(op) + ": field '" + std::string(field) +
-                                          "': " + std::string(what));
+  return protocol::exception_reply(
+      "TypeError",
+      std::string(op) + ": field '" + std::string(field) + "': " + std::string(what));
 }
 
 // ---- metadata --------------------------------------------------------------------
@@ -38,7 +42,7 @@ Value handle_set_metadata(DataContext& ctx, RpcRequest& req) {
   }
   const Value* value = req.arg("value");
   Status st = ctx.metadata.set(keys->as_array(), value ? *value : Value());
-  if (!st.ok()) return exception_reply("IndexError", "list index out of range");
+  if (!st.ok()) return protocol::exception_reply("IndexError", "list index out of range");
   return Value();
 }
 
@@ -52,7 +56,7 @@ Value handle_get_metadata(DataContext& ctx, RpcRequest& req) {
   // dask.typing.no_default (an __Enum__) or absent: re-raise the KeyError.
   const Value* dflt = req.arg("default");
   if (dflt != nullptr && !protocol::is_enum(*dflt)) return *dflt;
-  return exception_reply("KeyError", v.status().message());
+  return protocol::exception_reply("KeyError", v.status().message());
 }
 
 // ---- events ----------------------------------------------------------------------
@@ -135,7 +139,7 @@ Value handle_run_function(RpcRequest&) {
       "the scheduler does not execute Python functions";
   protocol::UncaughtError e;
   e.exception = Value(protocol::pickle_builtin_exception("NotImplementedError", text));
-  e.exception_text = "NotImplementedError(" + py_repr(text) + ")";
+  e.exception_text = protocol::exception_text("NotImplementedError", text);
   Value reply = e.encode();
   for (auto& [k, v] : reply.as_map()) {
     if (k.is_str() && k.as_str() == "status") v = Value("error");
@@ -158,10 +162,11 @@ asio::awaitable<Value> handle_broadcast(DataContext& ctx, RpcRequest& req) {
   }
   if (on_error != "raise" && on_error != "return" && on_error != "return_pickle" &&
       on_error != "ignore") {
-    co_return exception_reply("ValueError",
-                              "on_error must be 'raise', 'return', 'return_pickle', or "
-                              "'ignore'; got " +
-                                  py_repr(on_error));
+    co_return protocol::exception_reply(
+        "ValueError",
+        "on_error must be 'raise', 'return', 'return_pickle', or "
+        "'ignore'; got " +
+            protocol::py_repr(on_error));
   }
   std::vector<std::string> workers;
   const Value* w = req.arg("workers");
@@ -192,35 +197,21 @@ asio::awaitable<Value> handle_broadcast(DataContext& ctx, RpcRequest& req) {
       continue;
     }
     WorkerConnection* wc = svc.find_worker(addr);
-    if (wc == nullptr) co_return exception_reply("KeyError", addr);
+    if (wc == nullptr) co_return protocol::exception_reply("KeyError", addr);
     if (wc->nanny) {
       keys.push_back(addr);
       addresses.push_back(*wc->nanny);
     }
   }
 
-  // distributed.scheduler.reuse-broadcast-comm is False: `close` goes first.
-  Map request;
-  request.emplace_back(Value("close"), Value(false));
-  for (const auto& [k, v] : msg->as_map()) {
-    if (k.is_str() && (k.as_str() == "close" || k.as_str() == "reply")) continue;
-    request.emplace_back(k, v);
-  }
-  request.emplace_back(Value("reply"), Value(true));
-  Value request_value(std::move(request));
-  std::vector<asio::awaitable<Result<Value>>> tasks;
-  for (const std::string& addr : addresses) {
-    tasks.push_back(call_worker(svc.connection_pool(), addr, request_value));
-  }
-  auto replies = co_await when_all(std::move(tasks));
+  std::vector<Result<Value>> replies = co_await protocol::call_all(
+      svc.connection_pool(), addresses, protocol::broadcast_request(msg->as_map()));
   Map out;
   for (std::size_t i = 0; i < replies.size(); ++i) {
-    Status error = !replies[i] ? Status(StatusCode::kUnknown, "internal error")
-                               : replies[i]->status();
+    const Status error = replies[i].status();
     if (error.ok()) {
-      const Value& r = replies[i]->value();
-      const Value* st = r.is_map() ? r.find("status") : nullptr;
-      if (st != nullptr && st->is_str() && st->as_str() == "uncaught-error") {
+      const Value& r = replies[i].value();
+      if (protocol::is_uncaught_error(r)) {
         // The worker's handler raised: stock send_recv re-raises it here.
         spdlog::error("broadcast to {} failed: remote error", addresses[i]);
         if (on_error == "raise") co_return r;
@@ -233,7 +224,8 @@ asio::awaitable<Value> handle_broadcast(DataContext& ctx, RpcRequest& req) {
       continue;
     }
     spdlog::error("broadcast to {} failed: {}", addresses[i], error.to_string());
-    if (on_error == "raise") co_return exception_reply("OSError", error.to_string());
+    if (on_error == "raise")
+      co_return protocol::exception_reply("OSError", error.to_string());
     if (on_error == "ignore") continue;
     out.emplace_back(Value(keys[i]), Value(protocol::pickle_builtin_exception(
                                          "OSError", error.to_string())));
@@ -295,12 +287,13 @@ asio::awaitable<Value> handle_restart(DataContext& ctx, RpcRequest& req) {
   }
   std::vector<asio::awaitable<Result<Value>>> kills;
   for (const std::string& nanny : nannies) {
-    kills.push_back(call_worker(svc.connection_pool(), nanny,
-                                protocol::make_map({{"op", Value("kill")},
-                                                    {"reason", Value(stimulus_prefix)},
-                                                    {"reply", Value(true)}})));
+    kills.push_back(
+        protocol::call_peer(svc.connection_pool(), nanny,
+                            protocol::make_map({{"op", Value("kill")},
+                                                {"reason", Value(stimulus_prefix)},
+                                                {"reply", Value(true)}})));
   }
-  auto results = co_await when_all(std::move(kills));
+  auto results = co_await protocol::when_all(std::move(kills));
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (!results[i] || !results[i]->ok()) {
       spdlog::error("restart: kill via nanny {} failed", nannies[i]);
@@ -332,7 +325,7 @@ asio::awaitable<Value> handle_restart(DataContext& ctx, RpcRequest& req) {
                      std::to_string(n_workers - std::min(n_workers, s.worker_count())) +
                      " have not returned. Consider a longer timeout, or "
                      "`wait_for_workers=False`.";
-  co_return exception_reply("TimeoutError", text);
+  co_return protocol::exception_reply("TimeoutError", text);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "protocol/comm/batched_stream.hpp"
+#include "protocol/rpc/clock.hpp"
 #include "scheduler/server/graph_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -50,8 +51,7 @@ asio::awaitable<Value> add_client(SchedulerServer& server, RpcRequest& req) {
     // A client re-registering under its id replaces the old stream.
     old->stream->close();
   }
-  server.clients()[id] =
-      ClientConnection{id, stream, SchedulerServer::unix_now(), {}, false};
+  server.clients()[id] = ClientConnection{id, stream, protocol::unix_now(), {}, false};
   // A client re-registering while its removal is still queued behind an
   // update-graph must be re-added after that removal.
   server.service().run_in_client_order(
@@ -96,7 +96,7 @@ void register_client_handlers(SchedulerServer& server) {
     const std::string* id = client_of(m);
     ClientConnection* client = id != nullptr ? server.find_client(*id) : nullptr;
     if (client == nullptr) return Status::KeyError("heartbeat-client: unknown client");
-    client->last_seen = SchedulerServer::unix_now();
+    client->last_seen = protocol::unix_now();
     client->stream->send(protocol::make_map(
         {{"op", Value("adjust-heartbeat-interval")},
          {"interval", Value(heartbeat_interval(server.clients().size()) * 10)}}));

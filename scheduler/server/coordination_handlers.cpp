@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol/comm/asio.hpp"
+#include "protocol/rpc/error_reply.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -71,7 +72,8 @@ std::optional<Clock::time_point> deadline_of(const RpcRequest& req) {
 }
 
 Value missing_name(std::string_view op) {
-  return exception_reply("TypeError", std::string(op) + ": field 'name' is required");
+  return protocol::exception_reply("TypeError",
+                                   std::string(op) + ": field 'name' is required");
 }
 
 // ---- semaphores ------------------------------------------------------------------
@@ -81,8 +83,8 @@ Value semaphore_register(Coordination& c, RpcRequest& req) {
   if (!name) return missing_name("semaphore_register");
   const Value* max = req.arg("max_leases");
   if (max == nullptr || !max->is_int()) {
-    return exception_reply("TypeError",
-                           "semaphore_register: field 'max_leases': expected int");
+    return protocol::exception_reply(
+        "TypeError", "semaphore_register: field 'max_leases': expected int");
   }
   auto it = c.semaphores.find(*name);
   if (it == c.semaphores.end()) {
@@ -93,9 +95,9 @@ Value semaphore_register(Coordination& c, RpcRequest& req) {
     }
     c.semaphores.emplace(*name, std::move(sem));
   } else if (it->second->max_leases != max->as_int64()) {
-    return exception_reply("ValueError",
-                           "Inconsistent max leases: " + std::to_string(max->as_int64()) +
-                               ", expected: " + std::to_string(it->second->max_leases));
+    return protocol::exception_reply(
+        "ValueError", "Inconsistent max leases: " + std::to_string(max->as_int64()) +
+                          ", expected: " + std::to_string(it->second->max_leases));
   }
   return Value();
 }
@@ -122,8 +124,8 @@ asio::awaitable<Value> semaphore_acquire(std::shared_ptr<Coordination> c,
   if (!name) co_return missing_name("semaphore_acquire");
   auto it = c->semaphores.find(*name);
   if (it == c->semaphores.end()) {
-    co_return exception_reply("RuntimeError",
-                              "Semaphore or Lock `" + *name + "` not known.");
+    co_return protocol::exception_reply("RuntimeError",
+                                        "Semaphore or Lock `" + *name + "` not known.");
   }
   std::shared_ptr<Semaphore> sem = it->second;  // survives semaphore_close
   const std::string lease_id = name_of(req, "lease_id").value_or("");
@@ -318,7 +320,7 @@ asio::awaitable<Value> publish_put(std::shared_ptr<Coordination> c, RpcRequest& 
       !keys->is_array() || !data->is_array() ||
       names->as_array().size() != keys->as_array().size() ||
       names->as_array().size() != data->as_array().size()) {
-    co_return exception_reply(
+    co_return protocol::exception_reply(
         "ValueError",
         "publish_put: 'names', 'keys' and 'data' must be lists of one length");
   }
@@ -331,18 +333,18 @@ asio::awaitable<Value> publish_put(std::shared_ptr<Coordination> c, RpcRequest& 
   std::vector<Value> key_lists = keys->as_array();
   std::vector<Value> payloads = data->as_array();
   if (!co_await sync_batched_send(*c, client, uid)) {
-    co_return exception_reply("TimeoutError",
-                              "publish_put: client " + client + " is gone");
+    co_return protocol::exception_reply("TimeoutError",
+                                        "publish_put: client " + client + " is gone");
   }
   SchedulerService& svc = c->server.service();
   for (std::size_t i = 0; i < name_list.size(); ++i) {
     Result<std::vector<protocol::Key>> ks = keys_of(key_lists[i]);
-    if (!ks.ok()) co_return status_reply(ks.status());
+    if (!ks.ok()) co_return protocol::status_reply(ks.status());
     auto it = std::find_if(c->datasets.begin(), c->datasets.end(),
                            [&](const Dataset& d) { return d.name == name_list[i]; });
     if (it != c->datasets.end()) {
       if (!replace) {
-        co_return exception_reply(
+        co_return protocol::exception_reply(
             "KeyError", "Dataset " +
                             (name_list[i].is_str() ? name_list[i].as_str()
                                                    : name_list[i].to_debug_string()) +
@@ -365,14 +367,14 @@ asio::awaitable<Value> publish_put(std::shared_ptr<Coordination> c, RpcRequest& 
 asio::awaitable<Value> publish_delete(std::shared_ptr<Coordination> c, RpcRequest& req) {
   const Value* names = req.arg("names");
   if (names == nullptr || !names->is_array()) {
-    co_return exception_reply("TypeError",
-                              "publish_delete: field 'names': expected a list");
+    co_return protocol::exception_reply("TypeError",
+                                        "publish_delete: field 'names': expected a list");
   }
   std::vector<Value> name_list = names->as_array();
   const std::string client = name_of(req, "client").value_or("");
   if (!co_await sync_batched_send(*c, client, uid_of(req.arg("uid")))) {
-    co_return exception_reply("TimeoutError",
-                              "publish_delete: client " + client + " is gone");
+    co_return protocol::exception_reply("TimeoutError",
+                                        "publish_delete: client " + client + " is gone");
   }
   SchedulerService& svc = c->server.service();
   for (const Value& name : name_list) {
@@ -391,7 +393,8 @@ asio::awaitable<Value> publish_delete(std::shared_ptr<Coordination> c, RpcReques
 Value publish_get(Coordination& c, RpcRequest& req) {
   const Value* names = req.arg("names");
   if (names == nullptr || !names->is_array()) {
-    return exception_reply("TypeError", "publish_get: field 'names': expected a list");
+    return protocol::exception_reply("TypeError",
+                                     "publish_get: field 'names': expected a list");
   }
   protocol::Array out;
   for (const Value& name : names->as_array()) {

@@ -9,6 +9,10 @@
 
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/rpc_ops.hpp"
+#include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/decode.hpp"
+#include "protocol/rpc/error_reply.hpp"
+#include "protocol/rpc/when_all.hpp"
 #include "scheduler/server/admin_handlers.hpp"
 #include "scheduler/server/coordination_handlers.hpp"
 #include "scheduler/server/multi_lock_handlers.hpp"
@@ -30,66 +34,12 @@ using protocol::Map;
 using protocol::RpcRequest;
 using protocol::Value;
 
-// ---- errors as Python sees them -------------------------------------------------
-
-std::string py_repr(std::string_view s) {
-  const bool has_single = s.find('\'') != std::string_view::npos;
-  const bool has_double = s.find('"') != std::string_view::npos;
-  const char quote = has_single && !has_double ? '"' : '\'';
-  std::string out(1, quote);
-  for (char c : s) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c == quote) out += '\\';
-        out += c;
-    }
-  }
-  out += quote;
-  return out;
-}
-
-Value exception_reply(std::string_view type_name, std::string_view message) {
-  return protocol::uncaught_error_reply(
-      protocol::pickle_builtin_exception(type_name, message),
-      std::string(type_name) + "(" + py_repr(message) + ")");
-}
-
-Value status_reply(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kKeyError:
-      return exception_reply("KeyError", status.message());
-    case StatusCode::kTypeError:
-      return exception_reply("TypeError", status.message());
-    case StatusCode::kInvalid:
-    case StatusCode::kCapacityError:
-      return exception_reply("ValueError", status.message());
-    case StatusCode::kIOError:
-      return exception_reply("OSError", status.message());
-    case StatusCode::kNotImplemented:
-      return exception_reply("NotImplementedError", status.message());
-    default:
-      return exception_reply("RuntimeError", status.to_string());
-  }
-}
-
 // ---- DataContext -----------------------------------------------------------------
 
 DataContext::DataContext(SchedulerServer& s) : server(s), rng(std::random_device{}()) {}
 
 void DataContext::log_event(const std::vector<std::string>& topics, const Value& msg) {
-  const double now = SchedulerServer::unix_now();
+  const double now = protocol::unix_now();
   for (const std::string& topic : topics) {
     events.publish(topic, now, msg);
     for (auto& [id, client] : server.clients()) {
@@ -167,18 +117,16 @@ std::vector<DataKey> data_keys(const SchedulerState& s, const protocol::WhoHas& 
 
 // ---- gather ----------------------------------------------------------------------
 
-asio::awaitable<Value> handle_gather(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::Gather> m = protocol::Gather::decode(req.args);
-  if (!m.ok()) co_return status_reply(m.status());
+asio::awaitable<Value> handle_gather(DataContext& ctx, protocol::Gather m) {
   SchedulerService& svc = ctx.server.service();
   protocol::WhoHas who_has;
-  who_has.reserve(m->keys.size());
-  for (const Key& k : m->keys) who_has.emplace_back(k, holder_addresses(svc.state(), k));
+  who_has.reserve(m.keys.size());
+  for (const Key& k : m.keys) who_has.emplace_back(k, holder_addresses(svc.state(), k));
   GatherResult result = co_await gather_from_workers(
       svc.connection_pool(), who_has, ctx.rng,
       [&svc](const Key& k) { return holder_addresses(svc.state(), k); });
   ctx.log_event({"all"}, protocol::make_map({{"action", Value("gather")},
-                                             {"count", Value(m->keys.size())}}));
+                                             {"count", Value(m.keys.size())}}));
   protocol::GatherReply reply;
   if (result.failed_keys.empty()) {
     reply.data = std::move(result.data);
@@ -215,37 +163,35 @@ std::vector<std::string> scatter_targets(
   return out;
 }
 
-asio::awaitable<Value> handle_scatter(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::Scatter> m = protocol::Scatter::decode(req.args);
-  if (!m.ok()) co_return status_reply(m.status());
+asio::awaitable<Value> handle_scatter(DataContext& ctx, protocol::Scatter m) {
   SchedulerService& svc = ctx.server.service();
 
   // Wait up to `timeout` for a running worker, polling every 0.1 s as upstream.
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(m->timeout.as_double()));
-  std::vector<std::string> workers = scatter_targets(svc.state(), m->workers);
+                            std::chrono::duration<double>(m.timeout.as_double()));
+  std::vector<std::string> workers = scatter_targets(svc.state(), m.workers);
   asio::any_io_executor ex = co_await asio::this_coro::executor;
   while (workers.empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      co_return exception_reply("TimeoutError", "No valid workers found");
+      co_return protocol::exception_reply("TimeoutError", "No valid workers found");
     }
     asio::steady_timer wait(ex, std::chrono::milliseconds(100));
     protocol::ErrorCode ec;
     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    workers = scatter_targets(svc.state(), m->workers);
+    workers = scatter_targets(svc.state(), m.workers);
   }
 
   // Round-robin assignment; with `broadcast` every key also goes to the next n-1
   // workers (upstream replicates afterwards; sending the copies directly gives the
   // same placement without a second round of worker-to-worker transfers).
-  const std::size_t n_keys = m->data.size();
+  const std::size_t n_keys = m.data.size();
   auto assignment = assign_round_robin(workers, n_keys, ctx.scatter_counter);
   std::size_t copies = 1;
-  if (m->broadcast.is_bool() && m->broadcast.as_bool()) copies = workers.size();
-  if (m->broadcast.is_int() && m->broadcast.as_int64() > 1) {
+  if (m.broadcast.is_bool() && m.broadcast.as_bool()) copies = workers.size();
+  if (m.broadcast.is_int() && m.broadcast.as_int64() > 1) {
     copies = std::min<std::size_t>(workers.size(),
-                                   static_cast<std::size_t>(m->broadcast.as_int64()));
+                                   static_cast<std::size_t>(m.broadcast.as_int64()));
   }
   std::vector<std::string> sorted = workers;
   std::sort(sorted.begin(), sorted.end());
@@ -256,12 +202,12 @@ asio::awaitable<Value> handle_scatter(DataContext& ctx, RpcRequest& req) {
     const std::size_t first = static_cast<std::size_t>(
         std::find(sorted.begin(), sorted.end(), worker) - sorted.begin());
     for (std::size_t i : indices) {
-      who_has[i].first = m->data[i].first;
+      who_has[i].first = m.data[i].first;
       for (std::size_t c = 0; c < copies; ++c) {
         const std::string& target = sorted[(first + c) % sorted.size()];
         auto [it, inserted] = per_worker.try_emplace(target);
         if (inserted) worker_order.push_back(target);
-        it->second.emplace_back(m->data[i].first, m->data[i].second);
+        it->second.emplace_back(m.data[i].first, m.data[i].second);
         who_has[i].second.push_back(target);
       }
     }
@@ -270,19 +216,20 @@ asio::awaitable<Value> handle_scatter(DataContext& ctx, RpcRequest& req) {
   for (const std::string& w : worker_order) {
     tasks.push_back(update_data_on_worker(svc.connection_pool(), w, per_worker[w]));
   }
-  auto replies = co_await when_all(std::move(tasks));
+  auto replies = co_await protocol::when_all(std::move(tasks));
   std::map<Key, std::int64_t> nbytes;
   for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (!replies[i]) co_return exception_reply("RuntimeError", "scatter: internal error");
+    if (!replies[i])
+      co_return protocol::exception_reply("RuntimeError", "scatter: internal error");
     if (!replies[i]->ok()) {
       spdlog::error("scatter: update_data on {} failed: {}", worker_order[i],
                     replies[i]->status().to_string());
-      co_return status_reply(replies[i]->status());
+      co_return protocol::status_reply(replies[i]->status());
     }
     for (const auto& [k, n] : replies[i]->value()) nbytes[k] = n;
   }
 
-  const std::string client = m->client.value_or("");
+  const std::string client = m.client.value_or("");
   svc.apply(update_data(svc.state(), data_keys(svc.state(), who_has, nbytes), client,
                         svc.make_stimulus("scatter")),
             "scatter");
@@ -293,36 +240,31 @@ asio::awaitable<Value> handle_scatter(DataContext& ctx, RpcRequest& req) {
                                             {"count", Value(n_keys)}}));
   Array keys;
   keys.reserve(n_keys);
-  for (const auto& [k, v] : m->data) keys.push_back(k.value());
+  for (const auto& [k, v] : m.data) keys.push_back(k.value());
   co_return Value(std::move(keys));
 }
 
 // ---- synchronous queries and stimuli ------------------------------------------------
 
-Value handle_update_data(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::SchedulerUpdateData> m =
-      protocol::SchedulerUpdateData::decode(req.args);
-  if (!m.ok()) return status_reply(m.status());
+Value handle_update_data(DataContext& ctx, protocol::SchedulerUpdateData m) {
   SchedulerService& svc = ctx.server.service();
-  std::map<Key, std::int64_t> nbytes(m->nbytes.begin(), m->nbytes.end());
-  for (const auto& [key, workers] : m->who_has) {
+  std::map<Key, std::int64_t> nbytes(m.nbytes.begin(), m.nbytes.end());
+  for (const auto& [key, workers] : m.who_has) {
     for (const std::string& w : workers) {
-      if (!coerce_worker(svc.state(), w)) return exception_reply("KeyError", w);
+      if (!coerce_worker(svc.state(), w)) return protocol::exception_reply("KeyError", w);
     }
   }
-  svc.apply(update_data(svc.state(), data_keys(svc.state(), m->who_has, nbytes),
-                        m->client.value_or(""), svc.make_stimulus("update-data")),
+  svc.apply(update_data(svc.state(), data_keys(svc.state(), m.who_has, nbytes),
+                        m.client.value_or(""), svc.make_stimulus("update-data")),
             "update_data");
   return Value();
 }
 
-Value handle_who_has(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::WhoHasRequest> m = protocol::WhoHasRequest::decode(req.args);
-  if (!m.ok()) return status_reply(m.status());
+Value handle_who_has(DataContext& ctx, protocol::WhoHasRequest m) {
   const SchedulerState& s = ctx.server.service().state();
   Map out;
-  if (m->keys) {
-    for (const Key& k : *m->keys) {
+  if (m.keys) {
+    for (const Key& k : *m.keys) {
       out.emplace_back(k.value(), addresses_value(holder_addresses(s, k)));
     }
   } else {
@@ -335,13 +277,11 @@ Value handle_who_has(DataContext& ctx, RpcRequest& req) {
   return Value(std::move(out));
 }
 
-Value handle_has_what(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::HasWhat> m = protocol::HasWhat::decode(req.args);
-  if (!m.ok()) return status_reply(m.status());
+Value handle_has_what(DataContext& ctx, protocol::HasWhat m) {
   const SchedulerState& s = ctx.server.service().state();
   Map out;
-  if (m->workers) {
-    for (const std::string& w : *m->workers) {
+  if (m.workers) {
+    for (const std::string& w : *m.workers) {
       auto id = coerce_worker(s, w);
       out.emplace_back(Value(id ? s.worker(*id).address : w),
                        id ? task_keys_value(s, s.worker(*id).has_what) : Value(Array{}));
@@ -355,12 +295,10 @@ Value handle_has_what(DataContext& ctx, RpcRequest& req) {
   return Value(std::move(out));
 }
 
-Value handle_ncores(DataContext& ctx, RpcRequest& req, bool running_only) {
-  Result<protocol::Ncores> m = protocol::Ncores::decode(req.args);
-  if (!m.ok()) return status_reply(m.status());
+Value handle_ncores(DataContext& ctx, protocol::Ncores m, bool running_only) {
   const SchedulerState& s = ctx.server.service().state();
   Map out;
-  for (WorkerId w : selected_workers(s, m->workers)) {
+  for (WorkerId w : selected_workers(s, m.workers)) {
     const WorkerState& ws = s.worker(w);
     if (running_only && ws.status != WorkerStatus::running) continue;
     out.emplace_back(Value(ws.address), Value(static_cast<std::int64_t>(ws.nthreads)));
@@ -368,17 +306,15 @@ Value handle_ncores(DataContext& ctx, RpcRequest& req, bool running_only) {
   return Value(std::move(out));
 }
 
-Value handle_processing(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::Processing> m = protocol::Processing::decode(req.args);
-  if (!m.ok()) return status_reply(m.status());
+Value handle_processing(DataContext& ctx, protocol::Processing m) {
   const SchedulerState& s = ctx.server.service().state();
-  if (m->workers) {
-    for (const std::string& w : *m->workers) {
-      if (!coerce_worker(s, w)) return exception_reply("KeyError", w);
+  if (m.workers) {
+    for (const std::string& w : *m.workers) {
+      if (!coerce_worker(s, w)) return protocol::exception_reply("KeyError", w);
     }
   }
   Map out;
-  for (WorkerId w : selected_workers(s, m->workers)) {
+  for (WorkerId w : selected_workers(s, m.workers)) {
     const WorkerState& ws = s.worker(w);
     // Upstream's processing set includes the long-running tasks.
     IdSet<TaskId> all = ws.processing;
@@ -388,15 +324,13 @@ Value handle_processing(DataContext& ctx, RpcRequest& req) {
   return Value(std::move(out));
 }
 
-Value handle_nbytes(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::NbytesRequest> m = protocol::NbytesRequest::decode(req.args);
-  if (!m.ok()) return status_reply(m.status());
+Value handle_nbytes(DataContext& ctx, protocol::NbytesRequest m) {
   const SchedulerState& s = ctx.server.service().state();
   std::vector<std::pair<Value, std::int64_t>> result;
-  if (m->keys) {
-    for (const Key& k : *m->keys) {
+  if (m.keys) {
+    for (const Key& k : *m.keys) {
       auto id = s.find_task(k.canonical());
-      if (!id) return exception_reply("KeyError", k.to_debug_string());
+      if (!id) return protocol::exception_reply("KeyError", k.to_debug_string());
       result.emplace_back(k.value(), s.task(*id).nbytes);
     }
   } else {
@@ -407,7 +341,7 @@ Value handle_nbytes(DataContext& ctx, RpcRequest& req) {
     }
   }
   Map out;
-  if (m->summary) {
+  if (m.summary) {
     std::vector<std::pair<std::string, std::int64_t>> sums;  // first-seen order
     for (const auto& [k, n] : result) {
       std::string prefix = protocol::key_split(k);
@@ -426,21 +360,19 @@ Value handle_nbytes(DataContext& ctx, RpcRequest& req) {
   return Value(std::move(out));
 }
 
-Value handle_retry(DataContext& ctx, RpcRequest& req) {
-  Result<protocol::Retry> m = protocol::Retry::decode(req.args);
-  if (!m.ok()) return status_reply(m.status());
+Value handle_retry(DataContext& ctx, protocol::Retry m) {
   SchedulerService& svc = ctx.server.service();
-  spdlog::info("Client {} requests to retry {} keys", m->client.value_or("None"),
-               m->keys.size());
-  if (m->client) {
-    ctx.log_event({*m->client}, protocol::make_map({{"action", Value("retry")},
-                                                    {"count", Value(m->keys.size())}}));
+  spdlog::info("Client {} requests to retry {} keys", m.client.value_or("None"),
+               m.keys.size());
+  if (m.client) {
+    ctx.log_event({*m.client}, protocol::make_map({{"action", Value("retry")},
+                                                   {"count", Value(m.keys.size())}}));
   }
   std::vector<std::string> keys;
-  for (const Key& k : m->keys) {
+  for (const Key& k : m.keys) {
     // Upstream indexes self.tasks[key]: an unknown key is a KeyError.
     if (!svc.state().find_task(k.canonical())) {
-      return exception_reply("KeyError", k.to_debug_string());
+      return protocol::exception_reply("KeyError", k.to_debug_string());
     }
     keys.push_back(k.canonical());
   }
@@ -457,20 +389,44 @@ Value handle_retry(DataContext& ctx, RpcRequest& req) {
 void register_data_handlers(SchedulerServer& server) {
   auto ctx = std::make_shared<DataContext>(server);
   protocol::RpcHandlers& h = server.rpc_handlers();
-  h.add("gather", [ctx](RpcRequest& req) { return handle_gather(*ctx, req); });
-  h.add("scatter", [ctx](RpcRequest& req) { return handle_scatter(*ctx, req); });
-  h.add_sync("update_data",
-             [ctx](RpcRequest& req) { return handle_update_data(*ctx, req); });
-  h.add_sync("who_has", [ctx](RpcRequest& req) { return handle_who_has(*ctx, req); });
-  h.add_sync("has_what", [ctx](RpcRequest& req) { return handle_has_what(*ctx, req); });
-  h.add_sync("ncores",
-             [ctx](RpcRequest& req) { return handle_ncores(*ctx, req, false); });
-  h.add_sync("ncores_running",
-             [ctx](RpcRequest& req) { return handle_ncores(*ctx, req, true); });
-  h.add_sync("processing",
-             [ctx](RpcRequest& req) { return handle_processing(*ctx, req); });
-  h.add_sync("nbytes", [ctx](RpcRequest& req) { return handle_nbytes(*ctx, req); });
-  h.add_sync("retry", [ctx](RpcRequest& req) { return handle_retry(*ctx, req); });
+  protocol::add_op<protocol::Gather>(h, "gather", [ctx](protocol::Gather m, RpcRequest&) {
+    return handle_gather(*ctx, std::move(m));
+  });
+  protocol::add_op<protocol::Scatter>(h, "scatter",
+                                      [ctx](protocol::Scatter m, RpcRequest&) {
+                                        return handle_scatter(*ctx, std::move(m));
+                                      });
+  protocol::add_sync_op<protocol::SchedulerUpdateData>(
+      h, "update_data", [ctx](protocol::SchedulerUpdateData m, RpcRequest&) {
+        return handle_update_data(*ctx, std::move(m));
+      });
+  protocol::add_sync_op<protocol::WhoHasRequest>(
+      h, "who_has", [ctx](protocol::WhoHasRequest m, RpcRequest&) {
+        return handle_who_has(*ctx, std::move(m));
+      });
+  protocol::add_sync_op<protocol::HasWhat>(h, "has_what",
+                                           [ctx](protocol::HasWhat m, RpcRequest&) {
+                                             return handle_has_what(*ctx, std::move(m));
+                                           });
+  protocol::add_sync_op<protocol::Ncores>(
+      h, "ncores", [ctx](protocol::Ncores m, RpcRequest&) {
+        return handle_ncores(*ctx, std::move(m), false);
+      });
+  protocol::add_sync_op<protocol::Ncores>(
+      h, "ncores_running", [ctx](protocol::Ncores m, RpcRequest&) {
+        return handle_ncores(*ctx, std::move(m), true);
+      });
+  protocol::add_sync_op<protocol::Processing>(
+      h, "processing", [ctx](protocol::Processing m, RpcRequest&) {
+        return handle_processing(*ctx, std::move(m));
+      });
+  protocol::add_sync_op<protocol::NbytesRequest>(
+      h, "nbytes", [ctx](protocol::NbytesRequest m, RpcRequest&) {
+        return handle_nbytes(*ctx, std::move(m));
+      });
+  protocol::add_sync_op<protocol::Retry>(
+      h, "retry",
+      [ctx](protocol::Retry m, RpcRequest&) { return handle_retry(*ctx, std::move(m)); });
   register_admin_handlers(server, ctx);
   register_coordination_handlers(server);
   register_retire_handlers(server, ctx);

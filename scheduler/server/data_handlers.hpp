@@ -40,13 +40,4 @@ struct DataContext {
 
 void register_data_handlers(SchedulerServer& server);
 
-// An `uncaught-error` reply raising builtins.<type_name>(message) in the caller, with
-// exception_text "<type_name>('<message>')" as Python's repr writes it.
-protocol::Value exception_reply(std::string_view type_name, std::string_view message);
-// The same for a Status: KeyError / TypeError for those codes, ValueError for bad
-// input, RuntimeError otherwise; IOError becomes OSError.
-protocol::Value status_reply(const Status& status);
-// Python's repr() of a str.
-std::string py_repr(std::string_view s);
-
 }  // namespace daskcpp::scheduler

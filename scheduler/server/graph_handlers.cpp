@@ -7,6 +7,8 @@
 #include "protocol/messages/client_ops.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/timedelta.hpp"
+#include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/decode.hpp"
 #include "python_compat/graph_materializer.hpp"
 #include "scheduler/server/annotations.hpp"
 #include "scheduler/server/scheduler_server.hpp"
@@ -31,18 +33,6 @@ std::vector<std::string> canonical_keys(const std::vector<Key>& keys) {
   out.reserve(keys.size());
   for (const Key& k : keys) out.push_back(k.canonical());
   return out;
-}
-
-// Decodes a client op; a bad one is logged and skipped (the client stays).
-template <typename T>
-std::optional<T> decode_op(const StreamMessage& m) {
-  Result<T> r = T::decode(m.msg);
-  if (!r.ok()) {
-    spdlog::error("Bad {} from client {}: {}", T::kOp, client_of(m),
-                  r.status().message());
-    return std::nullopt;
-  }
-  return std::move(*r);
 }
 
 // The materialized graph (plus what the message said) as the core's UpdateGraph.
@@ -133,9 +123,8 @@ void finish_update_graph(SchedulerServer& server, const std::string& client,
   auto& graph = std::get<python_compat::MaterializedGraph>(*result);
   const SteadyTime dequeued = std::chrono::steady_clock::now();
   UpdateGraph g = to_core_update(svc, client, msg, fifo_timeout, std::move(graph));
-  Stimulus stim = msg.stimulus_id
-                      ? Stimulus{*msg.stimulus_id, SchedulerServer::unix_now()}
-                      : svc.make_stimulus("update-graph");
+  Stimulus stim = msg.stimulus_id ? Stimulus{*msg.stimulus_id, protocol::unix_now()}
+                                  : svc.make_stimulus("update-graph");
   const SteadyTime converted = std::chrono::steady_clock::now();
   svc.apply(update_graph(svc.state(), g, stim), "update-graph");
   spdlog::debug(
@@ -191,8 +180,9 @@ void register_graph_handlers(SchedulerServer& server) {
   SchedulerService& svc = server.service();
   auto& h = server.client_stream_handlers();
   h.add("update-graph", [&server, &svc](const StreamMessage& m) -> Status {
-    auto op = decode_op<protocol::UpdateGraph>(m);
-    if (!op) return Status::OK();
+    auto op =
+        protocol::decode_stream_op<protocol::UpdateGraph>(m, "client " + client_of(m));
+    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
     const std::string client = op->client.value_or(client_of(m));
     double fifo = op->fifo_timeout_seconds().ok() ? *op->fifo_timeout_seconds() : 0.1;
     const Value* prio = m.msg.find("internal_priority");
@@ -204,8 +194,9 @@ void register_graph_handlers(SchedulerServer& server) {
     return Status::OK();
   });
   h.add("client-desires-keys", [&svc](const StreamMessage& m) -> Status {
-    auto op = decode_op<protocol::ClientDesiresKeys>(m);
-    if (!op) return Status::OK();
+    auto op = protocol::decode_stream_op<protocol::ClientDesiresKeys>(
+        m, "client " + client_of(m));
+    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
     const std::string client = op->client.value_or(client_of(m));
     // fire_and_forget names the pseudo-client; order it with the sender's ops.
     const std::string sender = client_of(m);
@@ -217,8 +208,9 @@ void register_graph_handlers(SchedulerServer& server) {
     return Status::OK();
   });
   h.add("client-releases-keys", [&svc](const StreamMessage& m) -> Status {
-    auto op = decode_op<protocol::ClientReleasesKeys>(m);
-    if (!op) return Status::OK();
+    auto op = protocol::decode_stream_op<protocol::ClientReleasesKeys>(
+        m, "client " + client_of(m));
+    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
     const std::string client = op->client.value_or(client_of(m));
     svc.run_in_client_order(
         client_of(m), [&svc, client, keys = canonical_keys(op->keys)] {
@@ -229,8 +221,9 @@ void register_graph_handlers(SchedulerServer& server) {
     return Status::OK();
   });
   h.add("cancel-keys", [&svc](const StreamMessage& m) -> Status {
-    auto op = decode_op<protocol::CancelKeys>(m);
-    if (!op) return Status::OK();
+    auto op =
+        protocol::decode_stream_op<protocol::CancelKeys>(m, "client " + client_of(m));
+    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
     const std::string client = op->client.value_or(client_of(m));
     svc.run_in_client_order(client_of(m), [&svc, client, op = std::move(*op)] {
       svc.apply(cancel_keys(svc.state(), client, canonical_keys(op.keys), op.force,
@@ -241,8 +234,9 @@ void register_graph_handlers(SchedulerServer& server) {
     return Status::OK();
   });
   h.add("report-key", [&svc](const StreamMessage& m) -> Status {
-    auto op = decode_op<protocol::ReportKey>(m);
-    if (!op) return Status::OK();
+    auto op =
+        protocol::decode_stream_op<protocol::ReportKey>(m, "client " + client_of(m));
+    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
     const std::string client = op->client.value_or(client_of(m));
     svc.run_in_client_order(client_of(m), [&svc, client, key = op->key.canonical()] {
       svc.apply(report_key(svc.state(), client, key, svc.make_stimulus("report-key")),
@@ -251,8 +245,9 @@ void register_graph_handlers(SchedulerServer& server) {
     return Status::OK();
   });
   h.add("update-data", [&svc](const StreamMessage& m) -> Status {
-    auto op = decode_op<protocol::UpdateDataStream>(m);
-    if (!op) return Status::OK();
+    auto op = protocol::decode_stream_op<protocol::UpdateDataStream>(
+        m, "client " + client_of(m));
+    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
     const std::string client = op->client.value_or(client_of(m));
     std::unordered_map<std::string, std::int64_t> nbytes;
     for (const auto& [nk, n] : op->nbytes) nbytes[nk.canonical()] = n;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/messages/timedelta.hpp"
+#include "protocol/rpc/error_reply.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/multi_lock_table.hpp"
 #include "scheduler/server/scheduler_server.hpp"
@@ -39,9 +41,9 @@ asio::awaitable<Value> multi_lock_acquire(std::shared_ptr<MultiLocks> m,
   const Value args = req.args;  // `req` is not ours once we suspend
   const Value* locks_v = args.find("locks");
   if (locks_v == nullptr || !locks_v->is_array()) {
-    co_return exception_reply("TypeError",
-                              "multi_lock_acquire: field 'locks': expected "
-                              "a list");
+    co_return protocol::exception_reply("TypeError",
+                                        "multi_lock_acquire: field 'locks': expected "
+                                        "a list");
   }
   std::vector<std::string> locks;
   for (const Value& l : locks_v->as_array()) {
@@ -52,11 +54,12 @@ asio::awaitable<Value> multi_lock_acquire(std::shared_ptr<MultiLocks> m,
   if (const Value* n = args.find("num_locks"); n != nullptr && n->is_int()) {
     num_locks = n->as_int64();
   }
-  Result<std::optional<double>> timeout = parse_timedelta(args.find("timeout"));
-  if (!timeout.ok()) co_return status_reply(timeout.status());
+  Result<std::optional<double>> timeout =
+      protocol::parse_optional_timedelta(args.find("timeout"));
+  if (!timeout.ok()) co_return protocol::status_reply(timeout.status());
 
   Result<bool> now = m->table.request(locks, id, num_locks);
-  if (!now.ok()) co_return status_reply(now.status());
+  if (!now.ok()) co_return protocol::status_reply(now.status());
   if (*now) co_return Value(true);
   auto event = std::make_shared<WaiterList>();
   m->events[id] = event;
@@ -74,7 +77,7 @@ asio::awaitable<Value> multi_lock_acquire(std::shared_ptr<MultiLocks> m,
 
 Value multi_lock_release(MultiLocks& m, RpcRequest& req) {
   Result<std::vector<std::string>> ready = m.table.release_all(id_of(req.arg("id")));
-  if (!ready.ok()) return status_reply(ready.status());
+  if (!ready.ok()) return protocol::status_reply(ready.status());
   m.wake(*ready);
   return Value();
 }

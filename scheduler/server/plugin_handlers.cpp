@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "protocol/comm/rpc_handlers.hpp"
+#include "protocol/rpc/error_reply.hpp"
+#include "protocol/rpc/fan_out.hpp"
+#include "protocol/rpc/when_all.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -68,28 +71,17 @@ asio::awaitable<Value> broadcast(SchedulerServer& server, Map msg, bool to_nanny
       addresses.push_back(*wc->nanny);
     }
   }
-  // As admin_handlers' broadcast: `close` first, `reply` last.
-  Map request;
-  request.emplace_back(Value("close"), Value(false));
-  for (auto& kv : msg) request.push_back(std::move(kv));
-  request.emplace_back(Value("reply"), Value(true));
-  const Value request_value(std::move(request));
-  std::vector<asio::awaitable<Result<Value>>> tasks;
-  for (const std::string& addr : addresses) {
-    tasks.push_back(call_worker(svc.connection_pool(), addr, request_value));
-  }
-  auto replies = co_await when_all(std::move(tasks));
+  std::vector<Result<Value>> replies = co_await protocol::call_all(
+      svc.connection_pool(), addresses, protocol::broadcast_request(msg));
   Map out;
   for (std::size_t i = 0; i < replies.size(); ++i) {
-    const Status error = !replies[i] ? Status(StatusCode::kUnknown, "internal error")
-                                     : replies[i]->status();
+    const Status& error = replies[i].status();
     if (!error.ok()) {
       spdlog::error("broadcast to {} failed: {}", addresses[i], error.to_string());
-      co_return exception_reply("OSError", error.to_string());
+      co_return protocol::exception_reply("OSError", error.to_string());
     }
-    const Value& r = replies[i]->value();
-    const Value* st = r.is_map() ? r.find("status") : nullptr;
-    if (st != nullptr && st->is_str() && st->as_str() == "uncaught-error") {
+    const Value& r = replies[i].value();
+    if (protocol::is_uncaught_error(r)) {
       spdlog::error("broadcast to {} failed: remote error", addresses[i]);
       co_return r;
     }
@@ -122,11 +114,12 @@ asio::awaitable<Value> register_plugin(SchedulerServer& server, const PluginKind
   const std::string op = op_name(kind, true);
   const Value* plugin = req.arg("plugin");
   if (plugin == nullptr || !(plugin->is_bin() || plugin->is_payload())) {
-    co_return exception_reply("TypeError", op + ": field 'plugin' must be bytes");
+    co_return protocol::exception_reply("TypeError",
+                                        op + ": field 'plugin' must be bytes");
   }
   const Value* name = req.arg("name");
   if (name == nullptr || !name->is_str()) {
-    co_return exception_reply("TypeError", op + ": field 'name' must be a str");
+    co_return protocol::exception_reply("TypeError", op + ": field 'name' must be a str");
   }
   const Value* idem = req.arg("idempotent");
   const bool idempotent = idem != nullptr && idem->is_bool() && idem->as_bool();
@@ -147,12 +140,12 @@ asio::awaitable<Value> unregister_plugin(SchedulerServer& server, const PluginKi
                                          RpcRequest& req) {
   const Value* name = req.arg("name");
   if (name == nullptr || !name->is_str()) {
-    co_return exception_reply("TypeError",
-                              op_name(kind, false) + ": field 'name' must be a str");
+    co_return protocol::exception_reply(
+        "TypeError", op_name(kind, false) + ": field 'name' must be a str");
   }
   if (!erase(plugins_of(server, kind), name->as_str())) {
     std::string lower(kind.label == "Worker" ? "worker" : "nanny");
-    co_return exception_reply(
+    co_return protocol::exception_reply(
         "ValueError", "The " + lower + " plugin " + name->as_str() + " does not exist");
   }
   Map msg;

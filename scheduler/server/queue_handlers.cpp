@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "protocol/messages/key.hpp"
+#include "protocol/messages/timedelta.hpp"
+#include "protocol/rpc/error_reply.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -46,7 +48,9 @@ struct Queues {
 
 std::string holder(const std::string& name) { return "queue-" + name; }
 
-Value unknown_queue(const std::string& name) { return exception_reply("KeyError", name); }
+Value unknown_queue(const std::string& name) {
+  return protocol::exception_reply("KeyError", name);
+}
 
 Value process(const Queues& q, const HeldValue& r) {
   if (!r.is_future) {
@@ -58,7 +62,8 @@ Value process(const Queues& q, const HeldValue& r) {
 Value queue_create(Queues& q, RpcRequest& req) {
   auto name = name_field(req.args);
   if (!name)
-    return exception_reply("TypeError", "queue_create: field 'name' is required");
+    return protocol::exception_reply("TypeError",
+                                     "queue_create: field 'name' is required");
   auto it = q.queues.find(*name);
   if (it != q.queues.end()) {
     ++it->second->refcount;
@@ -92,9 +97,11 @@ asio::awaitable<Value> queue_put(std::shared_ptr<Queues> q, RpcRequest& req) {
   const Value args = req.args;  // `req` is not ours once we suspend
   auto name = name_field(args);
   if (!name)
-    co_return exception_reply("TypeError", "queue_put: field 'name' is required");
-  Result<std::optional<double>> timeout = parse_timedelta(args.find("timeout"));
-  if (!timeout.ok()) co_return status_reply(timeout.status());
+    co_return protocol::exception_reply("TypeError",
+                                        "queue_put: field 'name' is required");
+  Result<std::optional<double>> timeout =
+      protocol::parse_optional_timedelta(args.find("timeout"));
+  if (!timeout.ok()) co_return protocol::status_reply(timeout.status());
   const auto deadline = deadline_after(*timeout);
   auto read = read_held_value(q->svc(), args, "queue_put", deadline);
   auto read_result = co_await std::move(read);
@@ -112,7 +119,7 @@ asio::awaitable<Value> queue_put(std::shared_ptr<Queues> q, RpcRequest& req) {
   std::shared_ptr<NamedQueue> queue = it->second;  // survives queue_release
   while (queue->full()) {
     if (!co_await queue->putters.wait(deadline) && queue->full()) {
-      co_return exception_reply("TimeoutError", "");
+      co_return protocol::exception_reply("TimeoutError", "");
     }
   }
   queue->items.push_back(std::move(record));
@@ -140,9 +147,11 @@ asio::awaitable<Value> queue_get(std::shared_ptr<Queues> q, RpcRequest& req) {
   const Value args = req.args;
   auto name = name_field(args);
   if (!name)
-    co_return exception_reply("TypeError", "queue_get: field 'name' is required");
-  Result<std::optional<double>> timeout = parse_timedelta(args.find("timeout"));
-  if (!timeout.ok()) co_return status_reply(timeout.status());
+    co_return protocol::exception_reply("TypeError",
+                                        "queue_get: field 'name' is required");
+  Result<std::optional<double>> timeout =
+      protocol::parse_optional_timedelta(args.find("timeout"));
+  if (!timeout.ok()) co_return protocol::status_reply(timeout.status());
   auto it = q->queues.find(*name);
   if (it == q->queues.end()) co_return unknown_queue(*name);
   std::shared_ptr<NamedQueue> queue = it->second;
@@ -158,9 +167,10 @@ asio::awaitable<Value> queue_get(std::shared_ptr<Queues> q, RpcRequest& req) {
   }
   if (batch != nullptr && batch->is_int() && batch->as_int64() > 0) {
     if (timeout->has_value()) {
-      co_return exception_reply("NotImplementedError",
-                                "Dask queues don't support simultaneous use of integer "
-                                "batch sizes and timeouts");
+      co_return protocol::exception_reply(
+          "NotImplementedError",
+          "Dask queues don't support simultaneous use of integer "
+          "batch sizes and timeouts");
     }
     std::vector<HeldValue> got;
     for (std::int64_t i = 0; i < batch->as_int64(); ++i) {
@@ -172,7 +182,7 @@ asio::awaitable<Value> queue_get(std::shared_ptr<Queues> q, RpcRequest& req) {
     co_return Value(std::move(out));
   }
   std::optional<HeldValue> r = co_await pop(queue, deadline_after(*timeout));
-  if (!r) co_return exception_reply("TimeoutError", "");
+  if (!r) co_return protocol::exception_reply("TimeoutError", "");
   co_return process(*q, *r);
 }
 

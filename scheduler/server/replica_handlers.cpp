@@ -8,6 +8,10 @@
 #include <vector>
 
 #include "protocol/messages/key.hpp"
+#include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/error_reply.hpp"
+#include "protocol/rpc/fan_out.hpp"
+#include "protocol/rpc/when_all.hpp"
 #include "scheduler/placement/replica_plan.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
@@ -45,7 +49,8 @@ asio::awaitable<std::set<std::string>> gather_on_worker(
   Value request = protocol::make_map({{"op", Value("gather")},
                                       {"who_has", Value(std::move(request_who_has))},
                                       {"reply", Value(true)}});
-  Result<Value> reply = co_await call_worker(svc.connection_pool(), address, request);
+  Result<Value> reply =
+      co_await protocol::call_peer(svc.connection_pool(), address, request);
   if (!reply.ok()) {
     spdlog::warn("Communication with worker {} failed during replication: {}", address,
                  reply.status().to_string());
@@ -91,7 +96,8 @@ asio::awaitable<bool> delete_worker_data(SchedulerService& svc, std::string addr
                                       {"keys", Value(std::move(wire_keys))},
                                       {"stimulus_id", Value(stimulus_id)},
                                       {"reply", Value(true)}});
-  Result<Value> reply = co_await call_worker(svc.connection_pool(), address, request);
+  Result<Value> reply =
+      co_await protocol::call_peer(svc.connection_pool(), address, request);
   if (!reply.ok()) {
     spdlog::warn("Communication with worker {} failed during replication: {}", address,
                  reply.status().to_string());
@@ -99,7 +105,7 @@ asio::awaitable<bool> delete_worker_data(SchedulerService& svc, std::string addr
   }
   for (const std::string& k : keys) {
     svc.apply(release_worker_data(svc.state(), address, k,
-                                  Stimulus{stimulus_id, SchedulerServer::unix_now()}),
+                                  Stimulus{stimulus_id, protocol::unix_now()}),
               "delete_worker_data");
   }
   co_return true;
@@ -155,24 +161,25 @@ asio::awaitable<Value> handle_replicate(std::shared_ptr<DataContext> ctx,
   if (const Value* b = args.find("branching_factor"); b != nullptr && b->is_int()) {
     branching = b->as_int64();
   }
-  if (branching <= 0) co_return exception_reply("AssertionError", "");
+  if (branching <= 0) co_return protocol::exception_reply("AssertionError", "");
   const bool drop_extra =
       !(args.find("delete") != nullptr && args.find("delete")->is_bool() &&
         !args.find("delete")->as_bool());
   Result<std::vector<WorkerId>> workers = worker_ids(s, args.find("workers"), true);
-  if (!workers.ok()) co_return status_reply(workers.status());
+  if (!workers.ok()) co_return protocol::status_reply(workers.status());
   auto n_workers = static_cast<std::int64_t>(workers->size());
   std::int64_t n = n_workers;
   if (const Value* nv = args.find("n"); nv != nullptr && nv->is_int()) {
     n = std::min(nv->as_int64(), n_workers);
   }
   if (n <= 0)
-    co_return exception_reply("ValueError", "Can not use replicate to delete data");
+    co_return protocol::exception_reply("ValueError",
+                                        "Can not use replicate to delete data");
   const Value* keys_v = args.find("keys");
   std::vector<Value> missing;
   Result<std::vector<TaskId>> ids =
       task_ids(s, keys_v != nullptr ? *keys_v : Value(Array{}), missing);
-  if (!ids.ok()) co_return status_reply(ids.status());
+  if (!ids.ok()) co_return protocol::status_reply(ids.status());
   if (!missing.empty()) {
     co_return protocol::make_map(
         {{"status", Value("partial-fail")}, {"keys", Value(Array(missing))}});
@@ -205,7 +212,7 @@ asio::awaitable<Value> handle_replicate(std::shared_ptr<DataContext> ctx,
       drops.push_back(
           delete_worker_data(svc, s.worker(w).address, std::move(ks), stimulus_id));
     }
-    co_await when_all(std::move(drops));
+    co_await protocol::when_all(std::move(drops));
   }
   // Copy until every key has n replicas (a round that adds nothing ends the loop, so
   // a recipient that keeps failing cannot spin it forever).
@@ -223,7 +230,7 @@ asio::awaitable<Value> handle_replicate(std::shared_ptr<DataContext> ctx,
       }
       gathers.push_back(gather_on_worker(svc, s.worker(w).address, std::move(who_has)));
     }
-    auto failed = co_await when_all(std::move(gathers));
+    auto failed = co_await protocol::when_all(std::move(gathers));
     std::size_t n_failed = 0;
     std::size_t n_asked = 0;
     for (std::size_t i = 0; i < failed.size(); ++i) {
@@ -254,7 +261,7 @@ asio::awaitable<Value> handle_rebalance(std::shared_ptr<DataContext> ctx,
   }
   const Value ok = protocol::make_map({{"status", Value("OK")}});
   Result<std::vector<WorkerId>> workers = worker_ids(s, args.find("workers"), false);
-  if (!workers.ok()) co_return status_reply(workers.status());
+  if (!workers.ok()) co_return protocol::status_reply(workers.status());
   if (workers->empty()) co_return ok;
   const Value* keys_v = args.find("keys");
   const bool all_keys = keys_v == nullptr || keys_v->is_nil();
@@ -262,7 +269,7 @@ asio::awaitable<Value> handle_rebalance(std::shared_ptr<DataContext> ctx,
   if (!all_keys) {
     std::vector<Value> missing;
     Result<std::vector<TaskId>> ids = task_ids(s, *keys_v, missing);
-    if (!ids.ok()) co_return status_reply(ids.status());
+    if (!ids.ok()) co_return protocol::status_reply(ids.status());
     if (ids->empty() && missing.empty()) co_return ok;
     if (!missing.empty()) {
       co_return protocol::make_map(
@@ -303,7 +310,7 @@ asio::awaitable<Value> handle_rebalance(std::shared_ptr<DataContext> ctx,
     recipients.push_back(s.worker(w).address);
     gathers.push_back(gather_on_worker(svc, s.worker(w).address, std::move(who_has)));
   }
-  auto failed = co_await when_all(std::move(gathers));
+  auto failed = co_await protocol::when_all(std::move(gathers));
   std::map<std::string, std::set<std::string>> failed_by_recipient;
   std::set<std::string> missing_keys;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
@@ -322,7 +329,7 @@ asio::awaitable<Value> handle_rebalance(std::shared_ptr<DataContext> ctx,
   for (auto& [sender, ks] : to_senders) {
     drops.push_back(delete_worker_data(svc, sender, ks, stimulus_id));
   }
-  co_await when_all(std::move(drops));
+  co_await protocol::when_all(std::move(drops));
   ctx->log_event({"all"},
                  protocol::make_map(
                      {{"action", Value("rebalance")},

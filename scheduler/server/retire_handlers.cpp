@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/error_reply.hpp"
 #include "scheduler/placement/replica_plan.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
@@ -128,12 +130,13 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
   const Value* workers = args.find("workers");
   const Value* names = args.find("names");
   if (present(names) && present(workers)) {
-    co_return exception_reply("TypeError", "names and workers are mutually exclusive");
+    co_return protocol::exception_reply("TypeError",
+                                        "names and workers are mutually exclusive");
   }
   bool has_close_args = false;
   for (const char* k : kCloseArgs) has_close_args |= present(args.find(k));
   if ((present(names) || present(workers)) && has_close_args) {
-    co_return exception_reply(
+    co_return protocol::exception_reply(
         "TypeError",
         "Parameters for workers_to_close() are mutually exclusive with names and "
         "workers");
@@ -150,7 +153,8 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
   std::vector<WorkerId> ids;
   if (present(names)) {
     if (!names->is_array()) {
-      co_return exception_reply("TypeError", "retire_workers: 'names' must be a list");
+      co_return protocol::exception_reply("TypeError",
+                                          "retire_workers: 'names' must be a list");
     }
     std::vector<std::string> wanted;
     for (const Value& n : names->as_array()) wanted.push_back(name_str(n));
@@ -164,7 +168,8 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
     }
   } else if (present(workers)) {
     if (!workers->is_array()) {
-      co_return exception_reply("TypeError", "retire_workers: 'workers' must be a list");
+      co_return protocol::exception_reply("TypeError",
+                                          "retire_workers: 'workers' must be a list");
     }
     for (const Value& a : workers->as_array()) {
       if (!a.is_str()) continue;
@@ -175,7 +180,7 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
                  workers->to_debug_string());
   } else {
     Result<std::vector<WorkerId>> chosen = select_by_workers_to_close(s, args);
-    if (!chosen.ok()) co_return status_reply(chosen.status());
+    if (!chosen.ok()) co_return protocol::status_reply(chosen.status());
     ids = std::move(*chosen);
   }
   if (ids.empty()) co_return Value(Map{});
@@ -185,7 +190,7 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
     const WorkerState& ws = s.worker(id);
     retiring.push_back(Retiring{id, ws.address, ws.status, Value(), false, false});
     svc.apply(set_worker_status(s, ws.address, WorkerStatus::closing_gracefully,
-                                Stimulus{stimulus_id, SchedulerServer::unix_now()}),
+                                Stimulus{stimulus_id, protocol::unix_now()}),
               "retire_workers");
     send_status(svc, id, WorkerStatus::closing_gracefully, stimulus_id);
   }
@@ -220,7 +225,7 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
             "worker (stimulus_id='{}')",
             r.address, stimulus_id);
         svc.apply(set_worker_status(s, r.address, r.prev_status,
-                                    Stimulus{stimulus_id, SchedulerServer::unix_now()}),
+                                    Stimulus{stimulus_id, protocol::unix_now()}),
                   "retire_workers");
         send_status(svc, r.id, r.prev_status, stimulus_id);
         r.identity = worker_identity(ctx->server, r.address);
@@ -292,7 +297,7 @@ asio::awaitable<Value> handle_retire_workers(std::shared_ptr<DataContext> ctx,
 Value handle_workers_to_close(DataContext& ctx, RpcRequest& req) {
   const SchedulerState& s = ctx.server.service().state();
   Result<std::vector<WorkerId>> chosen = select_by_workers_to_close(s, req.args);
-  if (!chosen.ok()) return status_reply(chosen.status());
+  if (!chosen.ok()) return protocol::status_reply(chosen.status());
   std::string attribute = "address";
   if (const Value* a = req.arg("attribute"); a != nullptr && a->is_str()) {
     attribute = a->as_str();

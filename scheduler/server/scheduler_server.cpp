@@ -8,6 +8,7 @@
 #include "protocol/comm/rpc_server.hpp"
 #include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
 #include "python_compat/graph_materializer.hpp"
 #include "python_compat/interpreter.hpp"
 #include "scheduler/server/client_handlers.hpp"
@@ -61,11 +62,6 @@ nlohmann::json to_json(const Value& v) {
 
 }  // namespace
 
-double SchedulerServer::unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 SchedulerServer::SchedulerServer(SchedulerOptions options)
     : options_(std::move(options)),
       io_(1),
@@ -113,7 +109,7 @@ Status SchedulerServer::start() {
   std::string host = options_.host;
   if (host.empty() || host == "0.0.0.0" || host == "::") host = reachable_host_ip();
   address_ = protocol::format_address(host, listener_->port());
-  time_started_ = unix_now();
+  time_started_ = protocol::unix_now();
   idle_since_ = time_started_;
   listener_->start();
 
@@ -186,7 +182,7 @@ void SchedulerServer::arm_idle_check() {
   idle_timer_.expires_after(std::chrono::milliseconds(250));
   idle_timer_.async_wait([this](const protocol::ErrorCode& ec) {
     if (ec || shutting_down_) return;
-    const double now = unix_now();
+    const double now = protocol::unix_now();
     // Upstream check_idle: busy while any client is connected or any task is
     // processing.
     bool processing = false;
@@ -267,7 +263,7 @@ void SchedulerServer::arm_ttl_check() {
   ttl_timer_.async_wait([this](const protocol::ErrorCode& ec) {
     if (ec || shutting_down_) return;
     // Scheduler.check_worker_ttl: ttl is at least 10 heartbeat intervals.
-    const double now = unix_now();
+    const double now = protocol::unix_now();
     auto& workers = service_->worker_connections();
     const double ttl =
         std::max(options_.worker_ttl_seconds, 10 * heartbeat_interval(workers.size()));

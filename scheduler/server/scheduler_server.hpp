@@ -110,9 +110,6 @@ class SchedulerServer {
   // contents of the scheduler file.
   protocol::Value identity(std::int64_t n_workers) const;
 
-  // Unix time, for last_seen and `started`.
-  static double unix_now();
-
  private:
   void register_handlers();
   void on_comm(std::shared_ptr<protocol::Comm> comm);

@@ -8,6 +8,7 @@
 #include "protocol/messages/client_ops.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/transitions/stimuli.hpp"
 
@@ -69,7 +70,7 @@ SchedulerService::SchedulerService(SchedulerServer& server, SchedulerConfig conf
       pool_(outgoing_comm_options(server.options().comm), protocol::ConnectOptions{}) {}
 
 Stimulus SchedulerService::make_stimulus(std::string_view prefix) const {
-  const double now = SchedulerServer::unix_now();
+  const double now = protocol::unix_now();
   return Stimulus{fmt::format("{}-{:.7f}", prefix, now), now};
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "protocol/messages/key.hpp"
+#include "protocol/rpc/error_reply.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_service.hpp"
 
@@ -35,71 +36,6 @@ void WaiterList::notify_one() {
     if (t->expiry() == SteadyClock::time_point::min()) continue;
     if (t->expires_at(SteadyClock::time_point::min()) > 0) return;
   }
-}
-
-Result<std::optional<double>> parse_timedelta(const Value* v) {
-  if (v == nullptr || v->is_nil()) return std::optional<double>();
-  if (v->is_number()) return std::optional<double>(v->as_double());
-  if (!v->is_str()) return Status::TypeError("timeout: expected a number or a string");
-  std::string s;
-  for (char c : v->as_str()) {
-    if (c != ' ') s.push_back(c);
-  }
-  if (s.empty()) return Status::Invalid("timeout: empty string");
-  std::size_t split = 0;
-  while (split < s.size() &&
-         (std::isdigit(static_cast<unsigned char>(s[split])) || s[split] == '.' ||
-          s[split] == '-' || s[split] == 'e' || s[split] == 'E' || s[split] == '+')) {
-    // 'e' starts a unit only when no digit follows ("1e3s" vs a bare unit).
-    if ((s[split] == 'e' || s[split] == 'E') &&
-        (split + 1 >= s.size() ||
-         !std::isdigit(static_cast<unsigned char>(s[split + 1])))) {
-      break;
-    }
-    ++split;
-  }
-  double n = 1;
-  if (split > 0) {
-    try {
-      n = std::stod(s.substr(0, split));
-    } catch (const std::exception&) {
-      return Status::Invalid("timeout: could not parse '" + v->as_str() + "'");
-    }
-  }
-  std::string unit = s.substr(split);
-  std::transform(unit.begin(), unit.end(), unit.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  static const std::map<std::string, double> kUnits = {{"", 1},
-                                                       {"s", 1},
-                                                       {"second", 1},
-                                                       {"seconds", 1},
-                                                       {"ms", 1e-3},
-                                                       {"millisecond", 1e-3},
-                                                       {"milliseconds", 1e-3},
-                                                       {"us", 1e-6},
-                                                       {"microsecond", 1e-6},
-                                                       {"microseconds", 1e-6},
-                                                       {"ns", 1e-9},
-                                                       {"nanosecond", 1e-9},
-                                                       {"nanoseconds", 1e-9},
-                                                       {"m", 60},
-                                                       {"minute", 60},
-                                                       {"minutes", 60},
-                                                       {"min", 60},
-                                                       {"h", 3600},
-                                                       {"hour", 3600},
-                                                       {"hours", 3600},
-                                                       {"d", 86400},
-                                                       {"day", 86400},
-                                                       {"days", 86400},
-                                                       {"w", 604800},
-                                                       {"week", 604800},
-                                                       {"weeks", 604800}};
-  auto it = kUnits.find(unit);
-  if (it == kUnits.end()) {
-    return Status::Invalid("timeout: unknown unit in '" + v->as_str() + "'");
-  }
-  return std::optional<double>(n * it->second);
 }
 
 std::optional<SteadyClock::time_point> deadline_after(std::optional<double> seconds) {
@@ -170,7 +106,7 @@ asio::awaitable<std::variant<HeldValue, protocol::Value>> read_held_value(
     co_return held;
   }
   Result<protocol::Key> k = protocol::Key::from_value(*key);
-  if (!k.ok()) co_return status_reply(k.status().with_context(op + ": key"));
+  if (!k.ok()) co_return protocol::status_reply(k.status().with_context(op + ": key"));
   held.is_future = true;
   held.value = *key;
   held.canonical = k->canonical();
@@ -178,7 +114,8 @@ asio::awaitable<std::variant<HeldValue, protocol::Value>> read_held_value(
   auto known = wait_for_task(svc, held.canonical, deadline);
   if (!co_await std::move(known)) {
     const std::string shown = key->is_str() ? key->as_str() : k->to_debug_string();
-    co_return exception_reply("TimeoutError", "Task " + shown + " unknown to scheduler.");
+    co_return protocol::exception_reply("TimeoutError",
+                                        "Task " + shown + " unknown to scheduler.");
   }
   co_return held;
 }

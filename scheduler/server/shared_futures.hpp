@@ -40,9 +40,7 @@ class WaiterList {
   std::vector<std::shared_ptr<asio::steady_timer>> timers_;
 };
 
-// dask.utils.parse_timedelta with default unit seconds: nil → nullopt; a number; or a
-// string like "30 s", "200ms", "1.5 minutes". Error on anything else.
-Result<std::optional<double>> parse_timedelta(const protocol::Value* v);
+// Timeouts are read with protocol::parse_optional_timedelta.
 std::optional<SteadyClock::time_point> deadline_after(std::optional<double> seconds);
 
 // Polls every 10 ms (upstream asyncio.sleep(0.01)) until `canonical` is a known task;

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "protocol/messages/key.hpp"
+#include "protocol/messages/timedelta.hpp"
+#include "protocol/rpc/error_reply.hpp"
 #include "scheduler/server/data_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -71,9 +73,11 @@ asio::awaitable<Value> variable_set(std::shared_ptr<Variables> v, RpcRequest& re
   const Value args = req.args;  // `req` is not ours once we suspend
   auto name = name_field(args);
   if (!name)
-    co_return exception_reply("TypeError", "variable_set: field 'name' is required");
-  Result<std::optional<double>> timeout = parse_timedelta(args.find("timeout"));
-  if (!timeout.ok()) co_return status_reply(timeout.status());
+    co_return protocol::exception_reply("TypeError",
+                                        "variable_set: field 'name' is required");
+  Result<std::optional<double>> timeout =
+      protocol::parse_optional_timedelta(args.find("timeout"));
+  if (!timeout.ok()) co_return protocol::status_reply(timeout.status());
   auto read = read_held_value(v->svc(), args, "variable_set", deadline_after(*timeout));
   auto read_result = co_await std::move(read);
   if (auto* reply = std::get_if<Value>(&read_result)) co_return std::move(*reply);
@@ -100,13 +104,15 @@ asio::awaitable<Value> variable_get(std::shared_ptr<Variables> v, RpcRequest& re
   const Value args = req.args;
   auto name = name_field(args);
   if (!name)
-    co_return exception_reply("TypeError", "variable_get: field 'name' is required");
-  Result<std::optional<double>> timeout = parse_timedelta(args.find("timeout"));
-  if (!timeout.ok()) co_return status_reply(timeout.status());
+    co_return protocol::exception_reply("TypeError",
+                                        "variable_get: field 'name' is required");
+  Result<std::optional<double>> timeout =
+      protocol::parse_optional_timedelta(args.find("timeout"));
+  if (!timeout.ok()) co_return protocol::status_reply(timeout.status());
   const auto deadline = deadline_after(*timeout);
   while (!v->variables.contains(*name)) {
     if (!co_await v->started.wait(deadline) && !v->variables.contains(*name)) {
-      co_return exception_reply("TimeoutError", "");
+      co_return protocol::exception_reply("TimeoutError", "");
     }
   }
   const HeldValue& record = v->variables.at(*name);

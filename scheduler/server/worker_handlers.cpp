@@ -6,6 +6,8 @@
 #include "protocol/comm/batched_stream.hpp"
 #include "protocol/messages/rpc_ops.hpp"
 #include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/decode.hpp"
 #include "scheduler/server/client_handlers.hpp"
 #include "scheduler/server/scheduler_server.hpp"
 #include "scheduler/server/scheduler_service.hpp"
@@ -36,16 +38,6 @@ std::vector<std::string> canonical_keys(const std::vector<protocol::Key>& keys) 
   return out;
 }
 
-// Decodes the op of `m` as T, logging a bad one as the error that ends the stream
-// (upstream: the handler raises, handle_stream ends, remove_worker).
-template <typename T>
-Result<T> decode_op(const StreamMessage& m) {
-  Result<T> r = T::decode(m.msg);
-  if (!r.ok())
-    spdlog::error("Bad {} from worker {}: {}", T::kOp, m.peer, r.status().message());
-  return r;
-}
-
 // Scheduler.add_worker up to the reply: registers the worker and returns its
 // stream, or null (after replying or closing) when it cannot join.
 std::shared_ptr<protocol::BatchedStream> accept_worker(SchedulerServer& server,
@@ -59,7 +51,7 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(SchedulerServer& server,
     req.comm->close();
     return nullptr;
   }
-  const double now = SchedulerServer::unix_now();
+  const double now = protocol::unix_now();
   const std::string address = msg->address;
   const std::string name = name_string(msg->name);
   if (svc.state().find_worker(address)) {
@@ -153,15 +145,12 @@ asio::awaitable<Value> add_worker(SchedulerServer& server, RpcRequest& req) {
 
 Value heartbeat(SchedulerServer& server, RpcRequest& req) {
   SchedulerService& svc = server.service();
-  Result<protocol::HeartbeatWorker> msg = protocol::HeartbeatWorker::decode(req.args);
-  if (!msg.ok()) {
-    spdlog::warn("heartbeat_worker from {}: {}", req.comm->peer_address(),
-                 msg.status().message());
-    return protocol::heartbeat_missing_reply();
-  }
+  Result<protocol::HeartbeatWorker> msg =
+      protocol::decode_request<protocol::HeartbeatWorker>(req);
+  if (!msg.ok()) return protocol::heartbeat_missing_reply();
   WorkerConnection* w = svc.find_worker(msg->address);
   if (w == nullptr) return protocol::heartbeat_missing_reply();
-  const double now = SchedulerServer::unix_now();
+  const double now = protocol::unix_now();
   w->last_seen = now;
   w->time_delay = msg->now - now;
   w->metrics = msg->metrics;
@@ -173,12 +162,8 @@ Value heartbeat(SchedulerServer& server, RpcRequest& req) {
 
 Value unregister(SchedulerServer& server, RpcRequest& req) {
   SchedulerService& svc = server.service();
-  Result<protocol::Unregister> msg = protocol::Unregister::decode(req.args);
-  if (!msg.ok()) {
-    spdlog::warn("unregister from {}: {}", req.comm->peer_address(),
-                 msg.status().message());
-    return Value("already-removed");
-  }
+  Result<protocol::Unregister> msg = protocol::decode_request<protocol::Unregister>(req);
+  if (!msg.ok()) return Value("already-removed");
   if (svc.find_worker(msg->address) == nullptr) return Value("already-removed");
   svc.remove_worker(msg->address, /*expected=*/false, /*close=*/true,
                     msg->stimulus_id.value_or("unregister"));
@@ -197,7 +182,8 @@ void register_stream_handlers(SchedulerServer& server) {
   SchedulerService& svc = server.service();
   auto& h = server.worker_stream_handlers();
   h.add("task-finished", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::TaskFinished>(m));
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::TaskFinished>(m, m.peer));
     TaskFinished tf;
     tf.worker = worker_of(m);
     tf.key = op.key.canonical();
@@ -210,12 +196,13 @@ void register_stream_handlers(SchedulerServer& server) {
     for (const protocol::StartStop& ss : op.startstops) {
       tf.startstops.push_back({ss.action, ss.start, ss.stop});
     }
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(task_finished(svc.state(), tf, stim), "task-finished");
     return Status::OK();
   });
   h.add("task-erred", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::TaskErred>(m));
+    DASKCPP_ASSIGN_OR_RETURN(auto op,
+                             protocol::decode_stream_op<protocol::TaskErred>(m, m.peer));
     TaskErred te;
     te.worker = worker_of(m);
     te.key = op.key.canonical();
@@ -226,49 +213,55 @@ void register_stream_handlers(SchedulerServer& server) {
     }
     te.exception_text = std::move(op.exception_text);
     te.traceback_text = std::move(op.traceback_text);
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(task_erred(svc.state(), te, stim), "task-erred");
     return Status::OK();
   });
   h.add("release-worker-data", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::ReleaseWorkerData>(m));
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::ReleaseWorkerData>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(release_worker_data(svc.state(), worker_of(m), op.key.canonical(), stim),
               "release-worker-data");
     return Status::OK();
   });
   h.add("add-keys", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::AddKeys>(m));
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    DASKCPP_ASSIGN_OR_RETURN(auto op,
+                             protocol::decode_stream_op<protocol::AddKeys>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(add_keys(svc.state(), worker_of(m), canonical_keys(op.keys), stim),
               "add-keys");
     return Status::OK();
   });
   h.add("long-running", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::LongRunning>(m));
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::LongRunning>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(long_running(svc.state(), worker_of(m), op.key.canonical(), op.run_id,
                            op.compute_duration, stim),
               "long-running");
     return Status::OK();
   });
   h.add("reschedule", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::Reschedule>(m));
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    DASKCPP_ASSIGN_OR_RETURN(auto op,
+                             protocol::decode_stream_op<protocol::Reschedule>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(reschedule(svc.state(), op.key.canonical(), worker_of(m), stim),
               "reschedule");
     return Status::OK();
   });
   h.add("request-refresh-who-has", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::RequestRefreshWhoHas>(m));
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::RequestRefreshWhoHas>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(
         request_refresh_who_has(svc.state(), worker_of(m), canonical_keys(op.keys), stim),
         "request-refresh-who-has");
     return Status::OK();
   });
   h.add("worker-status-change", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op, decode_op<protocol::WorkerStatusChange>(m));
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::WorkerStatusChange>(m, m.peer));
     const std::string worker = worker_of(m);
     WorkerStatus status;
     if (!parse_worker_status(op.status, status)) {
@@ -280,7 +273,7 @@ void register_stream_handlers(SchedulerServer& server) {
         status == WorkerStatus::closing_gracefully) {
       if (WorkerConnection* w = svc.find_worker(worker)) w->closing = true;
     }
-    Stimulus stim{op.stimulus_id, SchedulerServer::unix_now()};
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
     svc.apply(set_worker_status(svc.state(), worker, status, stim),
               "worker-status-change");
     return Status::OK();

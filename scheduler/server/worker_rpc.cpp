@@ -6,31 +6,15 @@
 #include <unordered_map>
 
 #include "protocol/messages/rpc_ops.hpp"
+#include "protocol/rpc/error_reply.hpp"
+#include "protocol/rpc/fan_out.hpp"
+#include "protocol/rpc/when_all.hpp"
 
 namespace daskcpp::scheduler {
 
 using protocol::Key;
 using protocol::KeyValues;
 using protocol::Value;
-
-void log_when_all_exception(const char* what) {
-  spdlog::error("worker RPC task failed with an exception: {}", what);
-}
-
-namespace {
-
-// An uncaught-error map from a worker's handler, as "<op> on <worker>: <text>".
-bool is_uncaught_error(const Value& reply) {
-  const Value* status = reply.is_map() ? reply.find("status") : nullptr;
-  return status != nullptr && status->is_str() && status->as_str() == "uncaught-error";
-}
-
-std::string uncaught_error_text(const Value& reply) {
-  const Value* text = reply.find("exception_text");
-  return text != nullptr && text->is_str() ? text->as_str() : std::string("?");
-}
-
-}  // namespace
 
 asio::awaitable<GetDataResponse> get_data_from_worker(protocol::ConnectionPool& pool,
                                                       const std::string& worker,
@@ -56,11 +40,11 @@ asio::awaitable<GetDataResponse> get_data_from_worker(protocol::ConnectionPool& 
     out.error = reply.status().with_context("get_data reply from " + worker);
     co_return out;
   }
-  if (is_uncaught_error(*reply)) {
+  if (protocol::is_uncaught_error(*reply)) {
     pool.release(worker, *comm);  // a complete reply: the comm is in sync
     out.outcome = Outcome::kBadReply;
     out.error = Status(StatusCode::kUnknown, "get_data on " + worker + " raised " +
-                                                 uncaught_error_text(*reply));
+                                                 protocol::uncaught_error_text(*reply));
     co_return out;
   }
   Result<protocol::GetDataReply> decoded = protocol::GetDataReply::decode(*reply);
@@ -87,33 +71,16 @@ asio::awaitable<GetDataResponse> get_data_from_worker(protocol::ConnectionPool& 
   co_return out;
 }
 
-asio::awaitable<Result<Value>> call_worker(protocol::ConnectionPool& pool,
-                                           const std::string& worker, Value request) {
-  Result<std::shared_ptr<protocol::Comm>> comm = co_await pool.acquire(worker);
-  if (!comm.ok()) co_return comm.status().with_context("connect to " + worker);
-  if (Status st = (*comm)->write(request); !st.ok()) {
-    (*comm)->abort();
-    co_return st.with_context("write to " + worker);
-  }
-  Result<Value> reply = co_await (*comm)->read();
-  if (!reply.ok()) {
-    (*comm)->abort();
-    co_return reply.status().with_context("reply from " + worker);
-  }
-  pool.release(worker, *comm);
-  co_return std::move(reply).value();
-}
-
 asio::awaitable<Result<protocol::KeyInts>> update_data_on_worker(
     protocol::ConnectionPool& pool, const std::string& worker, KeyValues data) {
   protocol::WorkerUpdateData request;
   request.data = std::move(data);
   request.reply = true;
-  Result<Value> reply = co_await call_worker(pool, worker, request.encode());
+  Result<Value> reply = co_await protocol::call_peer(pool, worker, request.encode());
   if (!reply.ok()) co_return reply.status();
-  if (is_uncaught_error(*reply)) {
+  if (protocol::is_uncaught_error(*reply)) {
     co_return Status(StatusCode::kUnknown, "update_data on " + worker + " raised " +
-                                               uncaught_error_text(*reply));
+                                               protocol::uncaught_error_text(*reply));
   }
   Result<protocol::WorkerUpdateDataReply> decoded =
       protocol::WorkerUpdateDataReply::decode(*reply);
@@ -240,7 +207,7 @@ asio::awaitable<GatherResult> gather_from_workers(
       tasks.push_back(get_data_from_worker(pool, worker, keys));
     }
     std::vector<std::optional<GetDataResponse>> responses =
-        co_await when_all(std::move(tasks));
+        co_await protocol::when_all(std::move(tasks));
     for (std::size_t i = 0; i < round.size(); ++i) {
       GetDataResponse r;
       if (responses[i]) {

@@ -36,8 +36,6 @@ namespace daskcpp::scheduler {
 
 namespace asio = protocol::asio;
 
-void log_when_all_exception(const char* what);
-
 // What one get_data exchange with one holder gave.
 struct GetDataResponse {
   enum class Outcome : std::uint8_t {
@@ -63,59 +61,6 @@ asio::awaitable<GetDataResponse> get_data_from_worker(
 // {"op": "update_data", "data": {...}, "reply": true} → the worker's nbytes per key.
 asio::awaitable<Result<protocol::KeyInts>> update_data_on_worker(
     protocol::ConnectionPool& pool, const std::string& worker, protocol::KeyValues data);
-
-// One request/reply; the reply is returned as sent, uncaught-error maps included (so
-// broadcast can forward a worker's exception unchanged). IOError when the comm fails.
-asio::awaitable<Result<protocol::Value>> call_worker(protocol::ConnectionPool& pool,
-                                                     const std::string& worker,
-                                                     protocol::Value request);
-
-namespace when_all_detail {
-
-template <typename T>
-struct Join {
-  Join(asio::any_io_executor ex, std::size_t n)
-      : left(n), results(n), done(ex, asio::steady_timer::time_point::max()) {}
-  std::size_t left;
-  std::vector<std::optional<T>> results;
-  asio::steady_timer done;  // cancelled when the last task finishes
-};
-
-// A named function template, not a lambda inside when_all: gcc 12 at -O2 emits the
-// frame-destroy function of a coroutine lambda local to a function template into a
-// COMDAT section it may discard, and the link fails ("defined in discarded section")
-// once two translation units instantiate when_all for the same T.
-template <typename T>
-asio::awaitable<void> run_one(std::shared_ptr<Join<T>> join, std::size_t idx,
-                              asio::awaitable<T> task) {
-  try {
-    join->results[idx].emplace(co_await std::move(task));
-  } catch (const std::exception& e) {
-    log_when_all_exception(e.what());
-  }
-  if (--join->left == 0) join->done.cancel();
-}
-
-}  // namespace when_all_detail
-
-// Runs every awaitable concurrently on the current executor and returns their
-// results in order once all finished (Boost 1.74 has no awaitable operators).
-// nullopt: that task threw (ours report errors as values, so this is a bug; logged).
-template <typename T>
-asio::awaitable<std::vector<std::optional<T>>> when_all(
-    std::vector<asio::awaitable<T>> tasks) {
-  asio::any_io_executor ex = co_await asio::this_coro::executor;
-  auto join = std::make_shared<when_all_detail::Join<T>>(ex, tasks.size());
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    asio::co_spawn(ex, when_all_detail::run_one<T>(join, i, std::move(tasks[i])),
-                   asio::detached);
-  }
-  if (join->left > 0) {
-    protocol::ErrorCode ec;
-    co_await join->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  co_return std::move(join->results);
-}
 
 // The bookkeeping of upstream gather_from_workers + the retry loop of
 // Scheduler.gather, over keys and holder addresses only.
