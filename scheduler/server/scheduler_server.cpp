@@ -11,14 +11,12 @@
 #include "protocol/rpc/clock.hpp"
 #include "python_compat/graph_materializer.hpp"
 #include "python_compat/interpreter.hpp"
-#include "scheduler/server/client_handlers.hpp"
-#include "scheduler/server/data_handlers.hpp"
-#include "scheduler/server/graph_handlers.hpp"
+#include "scheduler/server/extensions.hpp"
 #include "scheduler/server/host_ip.hpp"
 #include "scheduler/server/info_handlers.hpp"
 #include "scheduler/server/run_files.hpp"
-#include "scheduler/server/scheduler_service.hpp"
-#include "scheduler/server/worker_handlers.hpp"
+#include "scheduler/service/peer_info.hpp"
+#include "scheduler/service/scheduler_service.hpp"
 
 namespace daskcpp::scheduler {
 
@@ -70,23 +68,20 @@ SchedulerServer::SchedulerServer(SchedulerOptions options)
       shutdown_timer_(io_),
       id_("Scheduler-" + protocol::uuid4()),
       ttl_timer_(io_) {
-  service_ = std::make_unique<SchedulerService>(*this, options_.config);
+  service_ =
+      std::make_unique<SchedulerService>(connections_, options_.config, options_.comm);
 }
 
 SchedulerServer::~SchedulerServer() = default;
 
-ClientConnection* SchedulerServer::find_client(const std::string& id) {
-  auto it = clients_.find(id);
-  return it == clients_.end() ? nullptr : &it->second;
-}
-
 void SchedulerServer::register_handlers() {
-  // One line per group of handlers; the scheduler core plugs its groups in here.
+  extensions_ = std::make_unique<Extensions>(connections_);
+  extension_context_ = std::make_unique<ExtensionContext>(
+      ExtensionContext{io_, *service_, connections_, rpc_handlers_,
+                       client_stream_handlers_, worker_stream_handlers_, options_,
+                       extensions_->log_event_fn(), [this] { return shutting_down_; }});
   register_info_handlers(*this);
-  register_client_handlers(*this);
-  register_worker_handlers(*this);
-  register_graph_handlers(*this);
-  register_data_handlers(*this);
+  extensions_->register_all(*extension_context_, *materializer_);
 }
 
 Status SchedulerServer::start() {
@@ -159,8 +154,7 @@ Value SchedulerServer::identity(std::int64_t n_workers) const {
   for (WorkerId id : state.workers_by_address()) {
     if (static_cast<std::int64_t>(workers.size()) >= n_workers) break;
     const std::string& addr = state.worker(id).address;
-    workers.emplace_back(Value(addr),
-                         worker_identity(const_cast<SchedulerServer&>(*this), addr));
+    workers.emplace_back(Value(addr), worker_identity(*service_, addr));
   }
   protocol::Map services;
   if (options_.dashboard)
@@ -190,7 +184,7 @@ void SchedulerServer::arm_idle_check() {
     for (WorkerId id : state.workers_by_address()) {
       if (!state.worker(id).processing.empty()) processing = true;
     }
-    if (!clients_.empty() || processing) idle_since_ = now;
+    if (!connections_.clients().empty() || processing) idle_since_ = now;
     if (now - idle_since_ > *options_.idle_timeout_seconds) {
       spdlog::info("Scheduler closing after being idle for {:.2f} s",
                    *options_.idle_timeout_seconds);
@@ -208,7 +202,7 @@ void SchedulerServer::shutdown(const std::string& reason) {
   if (listener_) listener_->stop();
   signals_.cancel();
   idle_timer_.cancel();
-  for (auto& [id, client] : clients_) {
+  for (auto& [id, client] : connections_.clients()) {
     if (!client.stream->closed()) {
       client.stream->send(protocol::make_map({{"op", Value("stream-closed")}}));
       client.stream->close();
@@ -216,7 +210,7 @@ void SchedulerServer::shutdown(const std::string& reason) {
   }
   // Scheduler.close: every worker stream gets close + close-stream (this also
   // closes a nanny), then the comms close.
-  for (auto& [addr, w] : service_->worker_connections()) {
+  for (auto& [addr, w] : connections_.workers()) {
     if (w.stream && !w.stream->closed()) {
       w.stream->send(protocol::CloseWorker{"scheduler-close"}.encode());
       w.stream->send(protocol::make_map({{"op", Value("close-stream")}}));
@@ -239,7 +233,7 @@ void SchedulerServer::arm_shutdown_check() {
   shutdown_timer_.expires_after(std::chrono::milliseconds(20));
   shutdown_timer_.async_wait([this](const protocol::ErrorCode& ec) {
     if (ec) return;
-    if (comms_.empty() && clients_.empty()) {
+    if (comms_.empty() && connections_.clients().empty()) {
       spdlog::info("End scheduler");
       io_.stop();
       return;
@@ -264,7 +258,7 @@ void SchedulerServer::arm_ttl_check() {
     if (ec || shutting_down_) return;
     // Scheduler.check_worker_ttl: ttl is at least 10 heartbeat intervals.
     const double now = protocol::unix_now();
-    auto& workers = service_->worker_connections();
+    auto& workers = connections_.workers();
     const double ttl =
         std::max(options_.worker_ttl_seconds, 10 * heartbeat_interval(workers.size()));
     std::vector<std::string> expired;
