@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "protocol/messages/worker_ops.hpp"
@@ -121,38 +122,30 @@ struct Retiring {
   bool ok = false;
 };
 
-asio::awaitable<Value> handle_retire_workers(ExtensionContext* ctx, RpcRequest& req) {
-  SchedulerService& svc = ctx->service;
+// The workers retire_workers names (`names`, `workers`, or the workers_to_close()
+// arguments), or the error reply.
+std::variant<std::vector<WorkerId>, Value> select_retiring(
+    SchedulerService& svc, const Value& args, const std::string& stimulus_id) {
   SchedulerState& s = svc.state();
-  const Value args = req.args;  // `req` is not ours once we suspend
   const Value* workers = args.find("workers");
   const Value* names = args.find("names");
   if (present(names) && present(workers)) {
-    co_return protocol::exception_reply("TypeError",
-                                        "names and workers are mutually exclusive");
+    return protocol::exception_reply("TypeError",
+                                     "names and workers are mutually exclusive");
   }
   bool has_close_args = false;
   for (const char* k : kCloseArgs) has_close_args |= present(args.find(k));
   if ((present(names) || present(workers)) && has_close_args) {
-    co_return protocol::exception_reply(
+    return protocol::exception_reply(
         "TypeError",
         "Parameters for workers_to_close() are mutually exclusive with names and "
         "workers");
   }
-  const bool close_workers = flag(args.find("close_workers"), false);
-  const bool remove = flag(args.find("remove"), true);
-  std::string stimulus_id;
-  if (const Value* sid = args.find("stimulus_id"); sid != nullptr && sid->is_str()) {
-    stimulus_id = sid->as_str();
-  } else {
-    stimulus_id = svc.make_stimulus("retire-workers").id;
-  }
-
   std::vector<WorkerId> ids;
   if (present(names)) {
     if (!names->is_array()) {
-      co_return protocol::exception_reply("TypeError",
-                                          "retire_workers: 'names' must be a list");
+      return protocol::exception_reply("TypeError",
+                                       "retire_workers: 'names' must be a list");
     }
     std::vector<std::string> wanted;
     for (const Value& n : names->as_array()) wanted.push_back(name_str(n));
@@ -166,8 +159,8 @@ asio::awaitable<Value> handle_retire_workers(ExtensionContext* ctx, RpcRequest& 
     }
   } else if (present(workers)) {
     if (!workers->is_array()) {
-      co_return protocol::exception_reply("TypeError",
-                                          "retire_workers: 'workers' must be a list");
+      return protocol::exception_reply("TypeError",
+                                       "retire_workers: 'workers' must be a list");
     }
     for (const Value& a : workers->as_array()) {
       if (!a.is_str()) continue;
@@ -178,9 +171,29 @@ asio::awaitable<Value> handle_retire_workers(ExtensionContext* ctx, RpcRequest& 
                  workers->to_debug_string());
   } else {
     Result<std::vector<WorkerId>> chosen = select_by_workers_to_close(s, args);
-    if (!chosen.ok()) co_return protocol::status_reply(chosen.status());
+    if (!chosen.ok()) return protocol::status_reply(chosen.status());
     ids = std::move(*chosen);
   }
+  return ids;
+}
+
+asio::awaitable<Value> handle_retire_workers(ExtensionContext* ctx, RpcRequest& req) {
+  SchedulerService& svc = ctx->service;
+  SchedulerState& s = svc.state();
+  const Value args = req.args;  // `req` is not ours once we suspend
+  const bool close_workers = flag(args.find("close_workers"), false);
+  const bool remove = flag(args.find("remove"), true);
+  std::string stimulus_id;
+  if (const Value* sid = args.find("stimulus_id"); sid != nullptr && sid->is_str()) {
+    stimulus_id = sid->as_str();
+  } else {
+    stimulus_id = svc.make_stimulus("retire-workers").id;
+  }
+
+  std::variant<std::vector<WorkerId>, Value> selected =
+      select_retiring(svc, args, stimulus_id);
+  if (Value* reply = std::get_if<Value>(&selected)) co_return std::move(*reply);
+  std::vector<WorkerId> ids = std::move(std::get<std::vector<WorkerId>>(selected));
   if (ids.empty()) co_return Value(Map{});
 
   std::vector<Retiring> retiring;
