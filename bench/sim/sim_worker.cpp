@@ -13,6 +13,7 @@
 #include "protocol/comm/rpc_server.hpp"
 #include "protocol/messages/rpc_ops.hpp"
 #include "protocol/messages/uuid.hpp"
+#include "protocol/rpc/clock.hpp"
 
 namespace daskcpp::bench {
 
@@ -51,11 +52,6 @@ protocol::StreamHandler stream_op(std::function<void(const Op&)> apply) {
 
 }  // namespace
 
-double unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 SimWorker::SimWorker(asio::io_context& io, protocol::ConnectionPool& pool,
                      SimWorkerConfig config, OnClosed on_closed)
     : io_(io),
@@ -70,7 +66,7 @@ SimWorker::SimWorker(asio::io_context& io, protocol::ConnectionPool& pool,
 }
 
 std::string SimWorker::stimulus_id(std::string_view prefix) const {
-  return std::string(prefix) + "-" + std::to_string(unix_now());
+  return std::string(prefix) + "-" + std::to_string(protocol::unix_now());
 }
 
 asio::awaitable<Status> SimWorker::start() {
@@ -116,7 +112,7 @@ asio::awaitable<Status> SimWorker::register_with_scheduler() {
   reg.status = "init";
   reg.nthreads = config_.nthreads;
   reg.name = Value(config_.name);
-  reg.now = unix_now();
+  reg.now = protocol::unix_now();
   reg.memory_limit = kMemoryLimit;
   reg.local_directory = "/tmp/" + config_.name;
   reg.pid = static_cast<std::int64_t>(getpid());
@@ -182,7 +178,7 @@ Value SimWorker::metrics() const {
       {"event_loop_interval", 0.02},
       {"cpu", 0.0},
       {"memory", process_rss_bytes()},
-      {"time", unix_now()},
+      {"time", protocol::unix_now()},
       {"host_net_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
       {"host_disk_io", make_map({{"read_bps", 0.0}, {"write_bps", 0.0}})},
       {"num_fds", 0},
@@ -203,7 +199,7 @@ asio::awaitable<void> SimWorker::heartbeat_loop() {
     if (ec || closing_) co_return;
     protocol::HeartbeatWorker hb;
     hb.address = address_;
-    hb.now = unix_now();
+    hb.now = protocol::unix_now();
     hb.metrics = metrics();
     Map executing;
     for (const auto& [key, task] : tasks_) {
@@ -303,7 +299,7 @@ void SimWorker::setup_stream_handlers() {
 // joins the ready queue.
 void SimWorker::on_compute_task(const protocol::ComputeTask& op) {
   if (memory_.contains(op.key)) {
-    double now = unix_now();
+    double now = protocol::unix_now();
     send_task_finished(op.key, op.run_id, now, now + 1e-6);
     return;
   }
@@ -338,7 +334,7 @@ void SimWorker::start_ready_tasks() {
       continue;  // stolen or freed since it was queued
     }
     it->second.status = TaskStatus::kExecuting;
-    it->second.start = unix_now();
+    it->second.start = protocol::unix_now();
     ++executing_;
     if (config_.compute.count() == 0) {
       asio::post(io_, [this, key = std::move(key), seq] { on_task_done(key, seq); });
@@ -360,7 +356,7 @@ void SimWorker::on_task_done(const Key& key, std::uint64_t seq) {
     memory_.insert(key);
     // Stock work stealing asserts on a compute duration of exactly 0 (Appendix F).
     send_task_finished(key, task.run_id, task.start,
-                       std::max(unix_now(), task.start + 1e-6));
+                       std::max(protocol::unix_now(), task.start + 1e-6));
   }
   start_ready_tasks();
 }
