@@ -13,7 +13,7 @@
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/messages/key.hpp"
 #include "scheduler/server/scheduler_server.hpp"
-#include "scheduler/server/scheduler_service.hpp"
+#include "scheduler/service/scheduler_service.hpp"
 
 namespace {
 

@@ -14,6 +14,7 @@
 #include "protocol/comm/worker_link.hpp"
 #include "protocol/messages/rpc_ops.hpp"
 #include "protocol/messages/uuid.hpp"
+#include "protocol/rpc/clock.hpp"
 
 namespace daskcpp::bench {
 
@@ -39,11 +40,6 @@ using protocol::stream_op;
 
 }  // namespace
 
-double unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 SimWorker::SimWorker(asio::io_context& io, protocol::ConnectionPool& pool,
                      SimWorkerConfig config, OnClosed on_closed)
     : io_(io),
@@ -58,7 +54,7 @@ SimWorker::SimWorker(asio::io_context& io, protocol::ConnectionPool& pool,
 }
 
 std::string SimWorker::stimulus_id(std::string_view prefix) const {
-  return std::string(prefix) + "-" + std::to_string(unix_now());
+  return std::string(prefix) + "-" + std::to_string(protocol::unix_now());
 }
 
 asio::awaitable<Status> SimWorker::start() {
@@ -104,7 +100,7 @@ asio::awaitable<Status> SimWorker::register_with_scheduler() {
   reg.status = "init";
   reg.nthreads = config_.nthreads;
   reg.name = Value(config_.name);
-  reg.now = unix_now();
+  reg.now = protocol::unix_now();
   reg.memory_limit = kMemoryLimit;
   reg.local_directory = "/tmp/" + config_.name;
   reg.pid = static_cast<std::int64_t>(getpid());
@@ -145,7 +141,7 @@ Value SimWorker::metrics() const {
   m.managed_bytes = kNoneNbytes * static_cast<std::int64_t>(memory_.size());
   m.spilled_memory = m.managed_bytes;
   m.memory = process_rss_bytes();
-  m.time = unix_now();
+  m.time = protocol::unix_now();
   return protocol::metrics_value(std::move(m));
 }
 
@@ -161,7 +157,7 @@ asio::awaitable<void> SimWorker::heartbeat_loop() {
     protocol::ErrorCode ec;
     co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closing_) co_return;
-    const double now = unix_now();
+    const double now = protocol::unix_now();
     Map executing;
     for (const auto& [key, task] : tasks_) {
       if (task.status == TaskStatus::kExecuting) {
@@ -250,7 +246,7 @@ void SimWorker::setup_stream_handlers() {
 // joins the ready queue.
 void SimWorker::on_compute_task(const protocol::ComputeTask& op) {
   if (memory_.contains(op.key)) {
-    double now = unix_now();
+    double now = protocol::unix_now();
     send_task_finished(op.key, op.run_id, now, now + 1e-6);
     return;
   }
@@ -285,7 +281,7 @@ void SimWorker::start_ready_tasks() {
       continue;  // stolen or freed since it was queued
     }
     it->second.status = TaskStatus::kExecuting;
-    it->second.start = unix_now();
+    it->second.start = protocol::unix_now();
     ++executing_;
     if (config_.compute.count() == 0) {
       asio::post(io_, [this, key = std::move(key), seq] { on_task_done(key, seq); });
@@ -307,7 +303,7 @@ void SimWorker::on_task_done(const Key& key, std::uint64_t seq) {
     memory_.insert(key);
     // Stock work stealing asserts on a compute duration of exactly 0 (Appendix F).
     send_task_finished(key, task.run_id, task.start,
-                       std::max(unix_now(), task.start + 1e-6));
+                       std::max(protocol::unix_now(), task.start + 1e-6));
   }
   start_ready_tasks();
 }

@@ -129,7 +129,4 @@ class SimWorker {
   bool closed_ = false;
 };
 
-// Unix time in seconds (registration `now`, heartbeats, startstops).
-double unix_now();
-
 }  // namespace daskcpp::bench

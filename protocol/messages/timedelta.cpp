@@ -109,4 +109,10 @@ Result<double> parse_timedelta(const Value& v) {
                            type_name(v.type()));
 }
 
+Result<std::optional<double>> parse_optional_timedelta(const Value* v) {
+  if (v == nullptr || v->is_nil()) return std::optional<double>();
+  DASKCPP_ASSIGN_OR_RETURN(double seconds, parse_timedelta(*v));
+  return std::optional<double>(seconds);
+}
+
 }  // namespace daskcpp::protocol

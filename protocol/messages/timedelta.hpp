@@ -3,6 +3,7 @@
 // send as strings or numbers (update-graph.fifo_timeout "100 ms"/"60s",
 // Variable.set timeout "30 s"; protocol.md Appendix A).
 
+#include <optional>
 #include <string_view>
 
 #include "protocol/codec/value.hpp"
@@ -17,5 +18,7 @@ namespace daskcpp::protocol {
 Result<double> parse_timedelta(std::string_view s);
 // A str is parsed, a number is taken as seconds; anything else is a TypeError.
 Result<double> parse_timedelta(const Value& v);
+// An optional timeout argument: absent or nil -> nullopt, else parse_timedelta(*v).
+Result<std::optional<double>> parse_optional_timedelta(const Value* v);
 
 }  // namespace daskcpp::protocol

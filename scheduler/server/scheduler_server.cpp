@@ -8,16 +8,15 @@
 #include "protocol/comm/rpc_server.hpp"
 #include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
 #include "python_compat/graph_materializer.hpp"
 #include "python_compat/interpreter.hpp"
-#include "scheduler/server/client_handlers.hpp"
-#include "scheduler/server/data_handlers.hpp"
-#include "scheduler/server/graph_handlers.hpp"
+#include "scheduler/server/extensions.hpp"
 #include "scheduler/server/host_ip.hpp"
 #include "scheduler/server/info_handlers.hpp"
 #include "scheduler/server/run_files.hpp"
-#include "scheduler/server/scheduler_service.hpp"
-#include "scheduler/server/worker_handlers.hpp"
+#include "scheduler/service/peer_info.hpp"
+#include "scheduler/service/scheduler_service.hpp"
 
 namespace daskcpp::scheduler {
 
@@ -62,11 +61,6 @@ nlohmann::json to_json(const Value& v) {
 
 }  // namespace
 
-double SchedulerServer::unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 SchedulerServer::SchedulerServer(SchedulerOptions options)
     : options_(std::move(options)),
       io_(1),
@@ -75,23 +69,20 @@ SchedulerServer::SchedulerServer(SchedulerOptions options)
       shutdown_timer_(io_),
       id_("Scheduler-" + protocol::uuid4()),
       ttl_timer_(io_) {
-  service_ = std::make_unique<SchedulerService>(*this, options_.config);
+  service_ =
+      std::make_unique<SchedulerService>(connections_, options_.config, options_.comm);
 }
 
 SchedulerServer::~SchedulerServer() = default;
 
-ClientConnection* SchedulerServer::find_client(const std::string& id) {
-  auto it = clients_.find(id);
-  return it == clients_.end() ? nullptr : &it->second;
-}
-
 void SchedulerServer::register_handlers() {
-  // One line per group of handlers; the scheduler core plugs its groups in here.
+  extensions_ = std::make_unique<Extensions>(connections_);
+  extension_context_ = std::make_unique<ExtensionContext>(
+      ExtensionContext{io_, *service_, connections_, rpc_handlers_,
+                       client_stream_handlers_, worker_stream_handlers_, options_,
+                       extensions_->log_event_fn(), [this] { return shutting_down_; }});
   register_info_handlers(*this);
-  register_client_handlers(*this);
-  register_worker_handlers(*this);
-  register_graph_handlers(*this);
-  register_data_handlers(*this);
+  extensions_->register_all(*extension_context_, *materializer_);
 }
 
 Status SchedulerServer::start() {
@@ -114,7 +105,7 @@ Status SchedulerServer::start() {
   std::string host = options_.host;
   if (host.empty() || host == "0.0.0.0" || host == "::") host = reachable_host_ip();
   address_ = protocol::format_address(host, listener_->port());
-  time_started_ = unix_now();
+  time_started_ = protocol::unix_now();
   idle_since_ = time_started_;
   listener_->start();
 
@@ -164,8 +155,7 @@ Value SchedulerServer::identity(std::int64_t n_workers) const {
   for (WorkerId id : state.workers_by_address()) {
     if (static_cast<std::int64_t>(workers.size()) >= n_workers) break;
     const std::string& addr = state.worker(id).address;
-    workers.emplace_back(Value(addr),
-                         worker_identity(const_cast<SchedulerServer&>(*this), addr));
+    workers.emplace_back(Value(addr), worker_identity(*service_, addr));
   }
   protocol::Map services;
   if (options_.dashboard)
@@ -187,7 +177,7 @@ void SchedulerServer::arm_idle_check() {
   idle_timer_.expires_after(std::chrono::milliseconds(250));
   idle_timer_.async_wait([this](const protocol::ErrorCode& ec) {
     if (ec || shutting_down_) return;
-    const double now = unix_now();
+    const double now = protocol::unix_now();
     // Upstream check_idle: busy while any client is connected or any task is
     // processing.
     bool processing = false;
@@ -195,7 +185,7 @@ void SchedulerServer::arm_idle_check() {
     for (WorkerId id : state.workers_by_address()) {
       if (!state.worker(id).processing.empty()) processing = true;
     }
-    if (!clients_.empty() || processing) idle_since_ = now;
+    if (!connections_.clients().empty() || processing) idle_since_ = now;
     if (now - idle_since_ > *options_.idle_timeout_seconds) {
       spdlog::info("Scheduler closing after being idle for {:.2f} s",
                    *options_.idle_timeout_seconds);
@@ -213,7 +203,7 @@ void SchedulerServer::shutdown(const std::string& reason) {
   if (listener_) listener_->stop();
   signals_.cancel();
   idle_timer_.cancel();
-  for (auto& [id, client] : clients_) {
+  for (auto& [id, client] : connections_.clients()) {
     if (!client.stream->closed()) {
       client.stream->send(protocol::make_map({{"op", Value("stream-closed")}}));
       client.stream->close();
@@ -221,7 +211,7 @@ void SchedulerServer::shutdown(const std::string& reason) {
   }
   // Scheduler.close: every worker stream gets close + close-stream (this also
   // closes a nanny), then the comms close.
-  for (auto& [addr, w] : service_->worker_connections()) {
+  for (auto& [addr, w] : connections_.workers()) {
     if (w.stream && !w.stream->closed()) {
       w.stream->send(protocol::CloseWorker{"scheduler-close"}.encode());
       w.stream->send(protocol::make_map({{"op", Value("close-stream")}}));
@@ -244,7 +234,7 @@ void SchedulerServer::arm_shutdown_check() {
   shutdown_timer_.expires_after(std::chrono::milliseconds(20));
   shutdown_timer_.async_wait([this](const protocol::ErrorCode& ec) {
     if (ec) return;
-    if (comms_.empty() && clients_.empty()) {
+    if (comms_.empty() && connections_.clients().empty()) {
       spdlog::info("End scheduler");
       io_.stop();
       return;
@@ -268,8 +258,8 @@ void SchedulerServer::arm_ttl_check() {
   ttl_timer_.async_wait([this](const protocol::ErrorCode& ec) {
     if (ec || shutting_down_) return;
     // Scheduler.check_worker_ttl: ttl is at least 10 heartbeat intervals.
-    const double now = unix_now();
-    auto& workers = service_->worker_connections();
+    const double now = protocol::unix_now();
+    auto& workers = connections_.workers();
     const double ttl =
         std::max(options_.worker_ttl_seconds, 10 * heartbeat_interval(workers.size()));
     std::vector<std::string> expired;

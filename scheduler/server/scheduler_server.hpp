@@ -2,18 +2,18 @@
 // SchedulerServer: the network side of daskcpp-scheduler (upstream
 // distributed/core.py Server + the comm parts of scheduler.py Scheduler).
 //
-// Owns the io_context, the listener, every accepted comm, the RPC handler table
-// and the client stream handler table, the clients' batched streams, signal
-// handling, the idle timeout and the scheduler/pid files.
+// Owns the io_context, the listener, every accepted comm, the RPC and stream
+// handler tables, the ConnectionRegistry of clients and workers, the
+// SchedulerService, the extensions, signal handling, the idle timeout and the
+// scheduler/pid files.
 //
 // Threading: run() runs the io_context on the calling thread, and that one
 // thread owns everything here and (later) all scheduler state, so nothing is
 // locked and no strand is used. Work that must not run on it (graph
 // materialization) posts its results back. Handlers must never block.
 //
-// Handlers are registered in one place, register_handlers() in
-// scheduler_server.cpp, one registration function per group of handlers
-// (client_handlers.cpp, info_handlers.cpp, ...).
+// Handlers are registered in one place: register_handlers() builds the
+// ExtensionContext and hands it to the composition root (extensions.hpp).
 
 #include <chrono>
 #include <cstdint>
@@ -29,6 +29,8 @@
 #include "protocol/comm/listener.hpp"
 #include "protocol/comm/rpc_handlers.hpp"
 #include "protocol/status.hpp"
+#include "scheduler/service/connection_registry.hpp"
+#include "scheduler/service/scheduler_options.hpp"
 #include "scheduler/state/config.hpp"
 
 namespace daskcpp::python_compat {
@@ -39,36 +41,10 @@ class GraphMaterializer;
 namespace daskcpp::scheduler {
 
 class SchedulerService;
+class Extensions;
+struct ExtensionContext;
 
 namespace asio = protocol::asio;
-
-struct SchedulerOptions {
-  std::string host;  // "" = all interfaces
-  std::uint16_t port = 8786;
-  std::optional<std::string> scheduler_file;
-  std::optional<std::string> pid_file;
-  std::optional<double> idle_timeout_seconds;
-  bool dashboard = true;
-  std::uint16_t dashboard_port = 8787;
-  // BatchedSend intervals (scheduler.py add_client "2ms", add_worker "5ms").
-  std::chrono::microseconds client_stream_interval{2000};
-  std::chrono::microseconds worker_stream_interval{5000};
-  protocol::CommOptions comm;
-  // distributed.scheduler.* (dask_config.hpp reads them).
-  SchedulerConfig config;
-  double worker_ttl_seconds = 300;  // distributed.scheduler.worker-ttl; <= 0: off
-  // The Python environment that materializes graphs; "" = the build-time venv.
-  std::string python_executable;
-};
-
-// One connected client: its batched stream and what the server glue tracks.
-struct ClientConnection {
-  std::string id;
-  std::shared_ptr<protocol::BatchedStream> stream;
-  double last_seen = 0;  // unix seconds
-  std::vector<std::string> topics;
-  bool removed = false;  // close-client seen; the stream may still be open
-};
 
 class SchedulerServer {
  public:
@@ -95,23 +71,15 @@ class SchedulerServer {
 
   protocol::RpcHandlers& rpc_handlers() { return rpc_handlers_; }
   protocol::StreamHandlers& client_stream_handlers() { return client_stream_handlers_; }
-  std::unordered_map<std::string, ClientConnection>& clients() { return clients_; }
-  ClientConnection* find_client(const std::string& id);
+  ConnectionRegistry& connections() { return connections_; }
   protocol::StreamHandlers& worker_stream_handlers() { return worker_stream_handlers_; }
   SchedulerService& service() { return *service_; }
   python_compat::GraphMaterializer& materializer() { return *materializer_; }
   bool shutting_down() const { return shutting_down_; }
-  // Scheduler.worker_plugins / nanny_plugins: {name: pickled plugin} in
-  // registration order, sent to workers/nannies as they join (plugin_handlers.hpp).
-  protocol::Map& worker_plugins() { return worker_plugins_; }
-  protocol::Map& nanny_plugins() { return nanny_plugins_; }
 
   // Scheduler.identity(n_workers): the reply of the `identity` op and the
   // contents of the scheduler file.
   protocol::Value identity(std::int64_t n_workers) const;
-
-  // Unix time, for last_seen and `started`.
-  static double unix_now();
 
  private:
   void register_handlers();
@@ -134,17 +102,17 @@ class SchedulerServer {
   double time_started_ = 0;
   double idle_since_ = 0;
   bool shutting_down_ = false;
-  protocol::Map worker_plugins_;
-  protocol::Map nanny_plugins_;
 
   protocol::RpcHandlers rpc_handlers_{"Scheduler"};
   protocol::StreamHandlers client_stream_handlers_;
   protocol::StreamHandlers worker_stream_handlers_;
+  ConnectionRegistry connections_;
   std::unique_ptr<SchedulerService> service_;
+  std::unique_ptr<Extensions> extensions_;
+  std::unique_ptr<ExtensionContext> extension_context_;
   std::unique_ptr<python_compat::Interpreter> interpreter_;
   std::unique_ptr<python_compat::GraphMaterializer> materializer_;
   asio::steady_timer ttl_timer_;
-  std::unordered_map<std::string, ClientConnection> clients_;
   // Every accepted comm, to close them on shutdown; entries leave when served.
   std::unordered_map<protocol::Comm*, std::weak_ptr<protocol::Comm>> comms_;
 };

@@ -6,6 +6,7 @@
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/rpc_server.hpp"
 #include "protocol/messages/uuid.hpp"
+#include "protocol/rpc/clock.hpp"
 
 namespace daskcpp::worker::nanny {
 
@@ -23,11 +24,6 @@ using protocol::Value;
 constexpr std::chrono::milliseconds kUnregisterTimeout{10'000};
 // How long a worker that failed to start waits before the next attempt.
 constexpr std::chrono::milliseconds kRetryDelay{1'000};
-
-double unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
 
 // A `timeout` argument in seconds (upstream accepts int or float), else `fallback`.
 std::chrono::milliseconds arg_timeout(const protocol::RpcRequest& req,
@@ -242,11 +238,11 @@ asio::awaitable<void> Nanny::unregister(const std::string& worker_address) {
   if (worker_address.empty()) co_return;
   // Built outside the co_await: gcc 12 miscompiles string-literal initializer lists
   // inside a co_await expression ("array used as initializer").
-  Value request =
-      make_map({{"op", Value("unregister")},
-                {"address", Value(worker_address)},
-                {"stimulus_id", Value("nanny-close-" + std::to_string(unix_now()))},
-                {"reply", Value(true)}});
+  Value request = make_map(
+      {{"op", Value("unregister")},
+       {"address", Value(worker_address)},
+       {"stimulus_id", Value("nanny-close-" + std::to_string(protocol::unix_now()))},
+       {"reply", Value(true)}});
   asio::awaitable<Result<Value>> calling =
       call(options_.scheduler_address, std::move(request), kUnregisterTimeout);
   Result<Value> reply = co_await std::move(calling);

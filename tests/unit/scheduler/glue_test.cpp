@@ -8,10 +8,10 @@
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/framing/frame_decoder.hpp"
 #include "protocol/messages/key.hpp"
-#include "scheduler/server/annotations.hpp"
+#include "scheduler/handlers/annotations.hpp"
 #include "scheduler/server/dask_config.hpp"
 #include "scheduler/server/scheduler_server.hpp"
-#include "scheduler/server/scheduler_service.hpp"
+#include "scheduler/service/scheduler_service.hpp"
 #include "tests/unit/trace_fixtures.hpp"
 
 namespace daskcpp::scheduler {

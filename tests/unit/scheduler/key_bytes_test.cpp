@@ -12,7 +12,7 @@
 #include "protocol/messages/key.hpp"
 #include "protocol/messages/worker_ops.hpp"
 #include "scheduler/server/scheduler_server.hpp"
-#include "scheduler/server/scheduler_service.hpp"
+#include "scheduler/service/scheduler_service.hpp"
 #include "scheduler/transitions/stimuli.hpp"
 
 namespace daskcpp::scheduler {

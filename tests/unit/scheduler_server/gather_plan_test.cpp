@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "scheduler/server/worker_rpc.hpp"
+#include "scheduler/service/worker_rpc.hpp"
 
 namespace daskcpp::scheduler {
 namespace {

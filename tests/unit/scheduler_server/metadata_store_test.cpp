@@ -1,6 +1,6 @@
 // MetadataStore (Scheduler.set_metadata / get_metadata) and EventLog (Broker).
 
-#include "scheduler/server/metadata_store.hpp"
+#include "scheduler/extensions/events/metadata_store.hpp"
 
 #include <catch2/catch.hpp>
 

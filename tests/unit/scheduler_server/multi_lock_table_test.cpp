@@ -1,7 +1,7 @@
-// MultiLockTable (scheduler/server/multi_lock_table.hpp): upstream
+// MultiLockTable (scheduler/extensions/multi_lock/multi_lock_table.hpp): upstream
 // MultiLockExtension's _request_locks / _retain_locks bookkeeping.
 
-#include "scheduler/server/multi_lock_table.hpp"
+#include "scheduler/extensions/multi_lock/multi_lock_table.hpp"
 
 #include <catch2/catch.hpp>
 

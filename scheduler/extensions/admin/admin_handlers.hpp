@@ -1,0 +1,12 @@
+#pragma once
+// Client-facing admin RPCs (upstream Scheduler.broadcast, versions,
+// run_function, restart; protocol.md §5.6). broadcast and restart are coroutines
+// awaiting workers/nannies; the rest answer at once. Thread: the scheduler loop.
+
+namespace daskcpp::scheduler {
+
+struct ExtensionContext;
+
+void register_admin_handlers(ExtensionContext& server);
+
+}  // namespace daskcpp::scheduler

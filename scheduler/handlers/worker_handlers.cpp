@@ -1,0 +1,309 @@
+#include "scheduler/handlers/worker_handlers.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/comm/address.hpp"
+#include "protocol/comm/batched_stream.hpp"
+#include "protocol/messages/rpc_ops.hpp"
+#include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/decode.hpp"
+#include "scheduler/service/extension_context.hpp"
+#include "scheduler/service/peer_info.hpp"
+#include "scheduler/service/scheduler_service.hpp"
+#include "scheduler/transitions/stimuli.hpp"
+
+namespace daskcpp::scheduler {
+
+namespace {
+
+using protocol::RpcRequest;
+using protocol::StreamMessage;
+using protocol::Value;
+
+std::string name_string(const Value& name) {
+  return name.is_str() ? name.as_str() : name.to_debug_string();
+}
+
+// The worker a stream op concerns (injected `worker`).
+std::string worker_of(const StreamMessage& m) {
+  const Value* v = m.get("worker");
+  return v != nullptr && v->is_str() ? v->as_str() : std::string();
+}
+
+using protocol::canonical_keys;
+
+// Scheduler.add_worker up to the reply: registers the worker and returns its
+// stream, or null (after replying or closing) when it cannot join.
+std::shared_ptr<protocol::BatchedStream> accept_worker(ExtensionContext& server,
+                                                       const PluginStore& plugins,
+                                                       RpcRequest& req,
+                                                       std::string& address_out) {
+  SchedulerService& svc = server.service;
+  Result<protocol::RegisterWorker> msg = protocol::RegisterWorker::decode(req.args);
+  if (!msg.ok()) {
+    spdlog::error("register-worker from {}: {}", req.comm->peer_address(),
+                  msg.status().message());
+    req.comm->close();
+    return nullptr;
+  }
+  const double now = protocol::unix_now();
+  const std::string address = msg->address;
+  const std::string name = name_string(msg->name);
+  if (svc.state().find_worker(address)) {
+    // Upstream raises ValueError("Worker already exists"); no reply is written.
+    spdlog::error("Worker already exists {}", address);
+    req.comm->close();
+    return nullptr;
+  }
+  if (svc.state().find_worker_by_name(name)) {
+    spdlog::warn("Worker tried to connect with a duplicate name: {}", name);
+    (void)req.comm->write(
+        protocol::register_worker_error_reply("name taken, " + name, now));
+    req.comm->close();
+    return nullptr;
+  }
+  AddWorker aw;
+  aw.address = address;
+  aw.name = name;
+  Result<protocol::Address> parsed = protocol::parse_address(address, 0);
+  aw.host = parsed.ok() ? parsed->host : address;
+  aw.nthreads = static_cast<std::int32_t>(msg->nthreads);
+  aw.memory_limit = msg->memory_limit.value_or(0);
+  if (msg->resources.is_map()) {
+    for (const auto& [k, v] : msg->resources.as_map()) {
+      if (k.is_str() && v.is_number())
+        aw.resources.emplace_back(k.as_str(), v.as_double());
+    }
+  }
+  if (!parse_worker_status(msg->status, aw.status)) aw.status = WorkerStatus::init;
+
+  Stimulus stim{msg->stimulus_id, now};
+  Result<Effects> fx = handle(svc.state(), aw, stim);
+  if (!fx.ok()) {
+    spdlog::error("register-worker {}: {}", address, fx.status().to_string());
+    req.comm->close();
+    return nullptr;
+  }
+  auto stream =
+      protocol::BatchedStream::make(req.comm, server.options.worker_stream_interval);
+  WorkerConnection conn;
+  conn.id = *svc.state().find_worker(address);
+  conn.address = address;
+  conn.stream = stream;
+  conn.nanny = msg->nanny;
+  conn.name = msg->name;
+  conn.local_directory = msg->local_directory;
+  conn.services = msg->services;
+  conn.pid = msg->pid;
+  conn.metrics = msg->metrics;
+  conn.last_seen = now;
+  svc.connections().workers()[address] = std::move(conn);
+
+  // The reply is a plain map on the comm (not a batch), ahead of any stream op.
+  protocol::RegisterWorkerReply reply;
+  reply.time = now;
+  reply.heartbeat_interval = heartbeat_interval(svc.state().worker_count());
+  reply.worker_plugins = Value(plugins.worker);
+  (void)req.comm->write(reply.encode());
+  svc.send_effects(std::move(*fx));
+  spdlog::info("Register worker addr: {} name: {}", address, name);
+  spdlog::info("Starting worker compute stream, {}", address);
+  address_out = address;
+  return stream;
+}
+
+// Scheduler.handle_worker: serves the stream, then removes the worker.
+asio::awaitable<void> handle_worker(ExtensionContext& server,
+                                    std::shared_ptr<protocol::BatchedStream> stream,
+                                    std::string address) {
+  SchedulerService& svc = server.service;
+  Value extra = protocol::make_map({{"worker", Value(address)}});
+  Status reason = co_await stream->run(server.worker_stream, std::move(extra), {});
+  // A worker re-registered on this address owns the entry by now.
+  WorkerConnection* w = svc.find_worker(address);
+  if (w != nullptr && w->stream == stream) {
+    const bool expected = w->closing;
+    if (!reason.ok() && !expected) {
+      spdlog::info("Worker stream {} ended: {}", address, reason.message());
+    }
+    svc.remove_worker(address, expected, /*close=*/false, "handle-worker-cleanup");
+  }
+}
+
+asio::awaitable<Value> add_worker(ExtensionContext& server, const PluginStore& plugins,
+                                  RpcRequest& req) {
+  std::string address;
+  std::shared_ptr<protocol::BatchedStream> stream =
+      accept_worker(server, plugins, req, address);
+  if (stream) co_await handle_worker(server, std::move(stream), std::move(address));
+  co_return Value();
+}
+
+Value heartbeat(ExtensionContext& server, RpcRequest& req) {
+  SchedulerService& svc = server.service;
+  Result<protocol::HeartbeatWorker> msg =
+      protocol::decode_request<protocol::HeartbeatWorker>(req);
+  if (!msg.ok()) return protocol::heartbeat_missing_reply();
+  WorkerConnection* w = svc.find_worker(msg->address);
+  if (w == nullptr) return protocol::heartbeat_missing_reply();
+  const double now = protocol::unix_now();
+  w->last_seen = now;
+  w->time_delay = msg->now - now;
+  w->metrics = msg->metrics;
+  protocol::HeartbeatReply reply;
+  reply.time = now;
+  reply.heartbeat_interval = heartbeat_interval(svc.state().worker_count());
+  return reply.encode();
+}
+
+Value unregister(ExtensionContext& server, RpcRequest& req) {
+  SchedulerService& svc = server.service;
+  Result<protocol::Unregister> msg = protocol::decode_request<protocol::Unregister>(req);
+  if (!msg.ok()) return Value("already-removed");
+  if (svc.find_worker(msg->address) == nullptr) return Value("already-removed");
+  svc.remove_worker(msg->address, /*expected=*/false, /*close=*/true,
+                    msg->stimulus_id.value_or("unregister"));
+  return Value("OK");
+}
+
+asio::awaitable<Value> add_nanny(const PluginStore& plugins, RpcRequest& req) {
+  // Scheduler.add_nanny: reply, then wait for the nanny's {"status": "ok"} (or EOF).
+  (void)req.comm->write(protocol::make_map(
+      {{"status", Value("OK")}, {"nanny-plugins", Value(plugins.nanny)}}));
+  (void)co_await req.comm->read();
+  co_return Value();
+}
+
+void register_stream_handlers(ExtensionContext& server) {
+  SchedulerService& svc = server.service;
+  auto& h = server.worker_stream;
+  h.add("task-finished", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::TaskFinished>(m, m.peer));
+    TaskFinished tf;
+    tf.worker = worker_of(m);
+    tf.key = op.key.canonical();
+    tf.run_id = op.run_id;
+    tf.nbytes = op.nbytes;
+    if (op.type) {
+      tf.type = *op.type;
+      tf.has_type = true;
+    }
+    for (const protocol::StartStop& ss : op.startstops) {
+      tf.startstops.push_back({ss.action, ss.start, ss.stop});
+    }
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), std::move(tf), stim), "task-finished");
+    return Status::OK();
+  });
+  h.add("task-erred", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(auto op,
+                             protocol::decode_stream_op<protocol::TaskErred>(m, m.peer));
+    TaskErred te;
+    te.worker = worker_of(m);
+    te.key = op.key.canonical();
+    te.run_id = op.run_id;
+    te.exception = std::make_shared<const Value>(std::move(op.exception));
+    if (!op.traceback.is_nil()) {
+      te.traceback = std::make_shared<const Value>(std::move(op.traceback));
+    }
+    te.exception_text = std::move(op.exception_text);
+    te.traceback_text = std::move(op.traceback_text);
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), std::move(te), stim), "task-erred");
+    return Status::OK();
+  });
+  h.add("release-worker-data", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::ReleaseWorkerData>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), ReleaseWorkerData{worker_of(m), op.key.canonical()}, stim),
+              "release-worker-data");
+    return Status::OK();
+  });
+  h.add("add-keys", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(auto op,
+                             protocol::decode_stream_op<protocol::AddKeys>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), AddKeys{worker_of(m), canonical_keys(op.keys)}, stim),
+              "add-keys");
+    return Status::OK();
+  });
+  h.add("long-running", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::LongRunning>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), LongRunning{worker_of(m), op.key.canonical(), op.run_id, op.compute_duration}, stim),
+              "long-running");
+    return Status::OK();
+  });
+  h.add("reschedule", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(auto op,
+                             protocol::decode_stream_op<protocol::Reschedule>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), Reschedule{op.key.canonical(), worker_of(m)}, stim),
+              "reschedule");
+    return Status::OK();
+  });
+  h.add("request-refresh-who-has", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::RequestRefreshWhoHas>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(
+        handle(svc.state(), RequestRefreshWhoHas{worker_of(m), canonical_keys(op.keys)}, stim),
+        "request-refresh-who-has");
+    return Status::OK();
+  });
+  h.add("worker-status-change", [&svc](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(
+        auto op, protocol::decode_stream_op<protocol::WorkerStatusChange>(m, m.peer));
+    const std::string worker = worker_of(m);
+    WorkerStatus status;
+    if (!parse_worker_status(op.status, status)) {
+      spdlog::warn("worker-status-change from {}: unknown status '{}'", worker,
+                   op.status);
+      return Status::OK();
+    }
+    if (status == WorkerStatus::closing || status == WorkerStatus::closed ||
+        status == WorkerStatus::closing_gracefully) {
+      if (WorkerConnection* w = svc.find_worker(worker)) w->closing = true;
+    }
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), WorkerStatusChange{worker, status}, stim),
+              "worker-status-change");
+    return Status::OK();
+  });
+  h.add("log-event", [](const StreamMessage& m) -> Status {
+    const Value* msg = m.msg.find("msg");
+    if (msg != nullptr && msg->is_map()) {
+      const Value* action = msg->find("action");
+      if (action != nullptr && action->is_str() && action->as_str() == "closing-worker") {
+        spdlog::info("Worker {} is closing", m.peer);
+      }
+    }
+    return Status::OK();
+  });
+  h.add("keep-alive", [](const StreamMessage&) -> Status { return Status::OK(); });
+  // We never send steal-request, so a response can only be stale.
+  h.add("steal-response", [](const StreamMessage&) -> Status { return Status::OK(); });
+}
+
+}  // namespace
+
+void register_worker_handlers(ExtensionContext& server, const PluginStore& plugins) {
+  server.rpc.add("register-worker",
+                 [&server, &plugins](RpcRequest& req) -> asio::awaitable<Value> {
+                   co_return co_await add_worker(server, plugins, req);
+                 });
+  server.rpc.add_sync("heartbeat_worker",
+                      [&server](RpcRequest& req) { return heartbeat(server, req); });
+  server.rpc.add_sync("unregister",
+                      [&server](RpcRequest& req) { return unregister(server, req); });
+  server.rpc.add("register_nanny", [&plugins](RpcRequest& req) -> asio::awaitable<Value> {
+    co_return co_await add_nanny(plugins, req);
+  });
+  register_stream_handlers(server);
+}
+
+}  // namespace daskcpp::scheduler

@@ -1,0 +1,34 @@
+#pragma once
+// SchedulerOptions: what daskcpp-scheduler is started with (the command line and
+// the distributed.scheduler.* config, cli_options.hpp / dask_config.hpp).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "protocol/comm/comm_options.hpp"
+#include "scheduler/state/config.hpp"
+
+namespace daskcpp::scheduler {
+
+struct SchedulerOptions {
+  std::string host;  // "" = all interfaces
+  std::uint16_t port = 8786;
+  std::optional<std::string> scheduler_file;
+  std::optional<std::string> pid_file;
+  std::optional<double> idle_timeout_seconds;
+  bool dashboard = true;
+  std::uint16_t dashboard_port = 8787;
+  // BatchedSend intervals (scheduler.py add_client "2ms", add_worker "5ms").
+  std::chrono::microseconds client_stream_interval{2000};
+  std::chrono::microseconds worker_stream_interval{5000};
+  protocol::CommOptions comm;
+  // distributed.scheduler.* (dask_config.hpp reads them).
+  SchedulerConfig config;
+  double worker_ttl_seconds = 300;  // distributed.scheduler.worker-ttl; <= 0: off
+  // The Python environment that materializes graphs; "" = the build-time venv.
+  std::string python_executable;
+};
+
+}  // namespace daskcpp::scheduler
