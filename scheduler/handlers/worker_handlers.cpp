@@ -218,8 +218,9 @@ void register_stream_handlers(ExtensionContext& server) {
     DASKCPP_ASSIGN_OR_RETURN(
         auto op, protocol::decode_stream_op<protocol::ReleaseWorkerData>(m, m.peer));
     Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(), ReleaseWorkerData{worker_of(m), op.key.canonical()}, stim),
-              "release-worker-data");
+    svc.apply(
+        handle(svc.state(), ReleaseWorkerData{worker_of(m), op.key.canonical()}, stim),
+        "release-worker-data");
     return Status::OK();
   });
   h.add("add-keys", [&svc](const StreamMessage& m) -> Status {
@@ -234,7 +235,10 @@ void register_stream_handlers(ExtensionContext& server) {
     DASKCPP_ASSIGN_OR_RETURN(
         auto op, protocol::decode_stream_op<protocol::LongRunning>(m, m.peer));
     Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(), LongRunning{worker_of(m), op.key.canonical(), op.run_id, op.compute_duration}, stim),
+    svc.apply(handle(svc.state(),
+                     LongRunning{worker_of(m), op.key.canonical(), op.run_id,
+                                 op.compute_duration},
+                     stim),
               "long-running");
     return Status::OK();
   });
@@ -250,9 +254,9 @@ void register_stream_handlers(ExtensionContext& server) {
     DASKCPP_ASSIGN_OR_RETURN(
         auto op, protocol::decode_stream_op<protocol::RequestRefreshWhoHas>(m, m.peer));
     Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(
-        handle(svc.state(), RequestRefreshWhoHas{worker_of(m), canonical_keys(op.keys)}, stim),
-        "request-refresh-who-has");
+    svc.apply(handle(svc.state(),
+                     RequestRefreshWhoHas{worker_of(m), canonical_keys(op.keys)}, stim),
+              "request-refresh-who-has");
     return Status::OK();
   });
   h.add("worker-status-change", [&svc](const StreamMessage& m) -> Status {
