@@ -20,8 +20,9 @@ namespace {
 void remove_client_from_core(ExtensionContext& server, const std::string& client) {
   SchedulerService& svc = server.service;
   svc.run_in_client_order(client, [&svc, client] {
-    svc.apply(handle(svc.state(), RemoveClient{client}, svc.make_stimulus("remove-client")),
-              "remove-client");
+    svc.apply(
+        handle(svc.state(), RemoveClient{client}, svc.make_stimulus("remove-client")),
+        "remove-client");
   });
 }
 

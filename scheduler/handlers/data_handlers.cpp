@@ -235,11 +235,11 @@ Value handle_update_data(DataContext& ctx, protocol::SchedulerUpdateData m) {
       if (!coerce_worker(svc.state(), w)) return protocol::exception_reply("KeyError", w);
     }
   }
-  svc.apply(handle(svc.state(),
-                   UpdateData{data_keys(svc.state(), m.who_has, nbytes),
-                              m.client.value_or("")},
-                   svc.make_stimulus("update-data")),
-            "update_data");
+  svc.apply(
+      handle(svc.state(),
+             UpdateData{data_keys(svc.state(), m.who_has, nbytes), m.client.value_or("")},
+             svc.make_stimulus("update-data")),
+      "update_data");
   return Value();
 }
 
