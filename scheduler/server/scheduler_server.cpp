@@ -13,7 +13,6 @@
 #include "python_compat/interpreter.hpp"
 #include "scheduler/server/extensions.hpp"
 #include "scheduler/server/host_ip.hpp"
-#include "scheduler/server/info_handlers.hpp"
 #include "scheduler/server/run_files.hpp"
 #include "scheduler/service/peer_info.hpp"
 #include "scheduler/service/scheduler_service.hpp"
@@ -81,8 +80,29 @@ void SchedulerServer::register_handlers() {
       ExtensionContext{io_, *service_, connections_, rpc_handlers_,
                        client_stream_handlers_, worker_stream_handlers_, options_,
                        extensions_->log_event_fn(), [this] { return shutting_down_; }});
-  register_info_handlers(*this);
+  register_server_handlers();
   extensions_->register_all(*extension_context_, *materializer_);
+}
+
+// The server's own ops, not about tasks: `identity` (protocol.md §5.6; upstream
+// Scheduler.identity) and `terminate` (upstream Scheduler.close via Client.shutdown).
+void SchedulerServer::register_server_handlers() {
+  rpc_handlers_.add_sync("identity",
+                         [this](protocol::RpcRequest& req) -> protocol::Value {
+                           std::int64_t n_workers = -1;
+                           if (const protocol::Value* n = req.arg("n_workers");
+                               n != nullptr && n->is_int()) {
+                             n_workers = n->as_int64();
+                           }
+                           return identity(n_workers);
+                         });
+  rpc_handlers_.add_sync(
+      "terminate", [this](protocol::RpcRequest& req) -> protocol::Value {
+        spdlog::info("Received 'terminate' from {}", req.comm->peer_address());
+        // After this turn, so the reply is queued before the comms close.
+        asio::post(io_, [this] { shutdown("terminate"); });
+        return protocol::Value();
+      });
 }
 
 Status SchedulerServer::start() {

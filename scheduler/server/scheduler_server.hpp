@@ -83,6 +83,7 @@ class SchedulerServer {
 
  private:
   void register_handlers();
+  void register_server_handlers();
   void on_comm(std::shared_ptr<protocol::Comm> comm);
   asio::awaitable<void> serve(std::shared_ptr<protocol::Comm> comm);
   void arm_idle_check();
