@@ -59,7 +59,7 @@ Status add_to_processing(TransitionCtx& c, TaskId id, WorkerId ws) {
                           ".";
     TaskErredArgs erred{ws, id, std::move(exc)};
     TransitionArgs args{nullptr, &erred};
-    return transition(s, id, TaskStatus::erred, args, c.stim, c.recs, c.out);
+    return c.transition(s, id, TaskStatus::erred, args, c.stim, c.recs, c.out);
   }
   c.out.to_workers.push_back(task_to_msg(s, id, ws, c.stim.id));
   return Status::OK();

@@ -5,9 +5,20 @@
 // _propagate_erred, _propagate_forgotten, _client_releases_keys).
 // Each writes recommendations into `recs` and intents into `out`; none sends.
 
-#include "scheduler/transitions/transitions.hpp"
+#include "protocol/status.hpp"
+#include "scheduler/state/effects.hpp"
+#include "scheduler/state/scheduler_state.hpp"
+#include "scheduler/transitions/transition_args.hpp"
 
 namespace daskcpp::scheduler {
+
+// The engine's transition(), for the one function that must transition a task at
+// once instead of recommending it (_add_to_processing errs a task whose inputs exceed
+// the worker's memory, as upstream calls self._transition there). Passed in so that
+// the functions do not include the engine that dispatches to them.
+using NestedTransition = Status (*)(SchedulerState&, TaskId, TaskStatus,
+                                    const TransitionArgs&, const Stimulus&, Recs&,
+                                    Effects&);
 
 struct TransitionCtx {
   SchedulerState& s;
@@ -15,6 +26,7 @@ struct TransitionCtx {
   const TransitionArgs& args;
   Recs& recs;
   Effects& out;
+  NestedTransition transition;
 };
 
 using TransitionFn = Status (*)(TransitionCtx&, TaskId);

@@ -27,7 +27,7 @@ Status transition(SchedulerState& s, TaskId id, TaskStatus finish,
   s.transition_counter += 1;
 
   Recs local;
-  TransitionCtx ctx{s, stim, args, local, out};
+  TransitionCtx ctx{s, stim, args, local, out, &transition};
   if (TransitionFn fn = transition_function(start, finish)) {
     DASKCPP_RETURN_NOT_OK(fn(ctx, id));
   } else if (start != TaskStatus::released && finish != TaskStatus::released) {

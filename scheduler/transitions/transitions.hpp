@@ -19,43 +19,9 @@
 #include "protocol/status.hpp"
 #include "scheduler/state/effects.hpp"
 #include "scheduler/state/scheduler_state.hpp"
+#include "scheduler/transitions/transition_args.hpp"
 
 namespace daskcpp::scheduler {
-
-// What caused a batch of transitions, and when (injected clock; the core never reads
-// the wall clock).
-struct Stimulus {
-  std::string id;
-  double now = 0;
-};
-
-struct StartStop {
-  std::string action;  // "compute", "transfer", ...
-  double start = 0;
-  double stop = 0;
-  friend bool operator==(const StartStop&, const StartStop&) = default;
-};
-
-// Keyword arguments of processing → memory (fields of task-finished).
-struct TaskFinishedArgs {
-  WorkerId worker;
-  std::int64_t nbytes = -1;
-  Bytes type;
-  bool has_type = false;
-  std::vector<StartStop> startstops;
-};
-
-// Keyword arguments of → erred.
-struct TaskErredArgs {
-  WorkerId worker = kNoId<WorkerId>;  // worker that reported the error, if any
-  TaskId cause = kNoId<TaskId>;
-  std::shared_ptr<const TaskException> exception;  // null: keep the stored one
-};
-
-struct TransitionArgs {
-  const TaskFinishedArgs* finished = nullptr;
-  const TaskErredArgs* erred = nullptr;
-};
 
 // One transition of `id` to `finish`; its recommendations are merged into `recs`.
 Status transition(SchedulerState& s, TaskId id, TaskStatus finish,
