@@ -53,10 +53,6 @@ SimWorker::SimWorker(asio::io_context& io, protocol::ConnectionPool& pool,
   server_id_ = "Worker-" + protocol::uuid4(gen);
 }
 
-std::string SimWorker::stimulus_id(std::string_view prefix) const {
-  return std::string(prefix) + "-" + std::to_string(protocol::unix_now());
-}
-
 asio::awaitable<Status> SimWorker::start() {
   setup_rpc_handlers();
   setup_stream_handlers();
@@ -106,7 +102,7 @@ asio::awaitable<Status> SimWorker::register_with_scheduler() {
   reg.pid = static_cast<std::int64_t>(getpid());
   reg.versions = config_.versions;
   reg.metrics = metrics();
-  reg.stimulus_id = stimulus_id("worker-connect");
+  reg.stimulus_id = protocol::stimulus_id("worker-connect");
   reg.server_id = server_id_;
   auto decoded = co_await protocol::register_worker(**comm, reg);
   if (!decoded.ok()) co_return decoded.status();
@@ -116,8 +112,9 @@ asio::awaitable<Status> SimWorker::register_with_scheduler() {
 
   stream_ = protocol::BatchedStream::make(std::move(*comm), kStreamInterval);
   status_ = "running";
-  send(protocol::WorkerStatusChange{status_, stimulus_id("worker-status-change")}
-           .encode());
+  send(
+      protocol::WorkerStatusChange{status_, protocol::stimulus_id("worker-status-change")}
+          .encode());
   co_return Status::OK();
 }
 
@@ -187,7 +184,8 @@ void SimWorker::stop(const std::string& reason) {
   spdlog::debug("Stopping worker at {}. Reason: {}", address_, reason);
   status_ = "closing";
   if (stream_ && !stream_->closed()) {
-    protocol::send_closing(*stream_, address_, reason, stimulus_id("worker-close"));
+    protocol::send_closing(*stream_, address_, reason,
+                           protocol::stimulus_id("worker-close"));
   }
   if (listener_) listener_->stop();
   heartbeat_timer_.cancel();
@@ -260,8 +258,9 @@ void SimWorker::on_compute_task(const protocol::ComputeTask& op) {
     if (memory_.insert(dep).second) fetched.push_back(dep);
   }
   if (!fetched.empty()) {
-    send(protocol::AddKeys{std::move(fetched), stimulus_id("gather-dep-success")}
-             .encode());
+    send(
+        protocol::AddKeys{std::move(fetched), protocol::stimulus_id("gather-dep-success")}
+            .encode());
   }
   Task task;
   task.run_id = op.run_id;
@@ -318,7 +317,7 @@ void SimWorker::send_task_finished(const Key& key, std::int64_t run_id, double s
   msg.typename_ = kNoneTypename;
   msg.thread = config_.thread_id;
   msg.startstops.push_back(protocol::StartStop{"compute", start, stop, std::nullopt});
-  msg.stimulus_id = stimulus_id("task-finished");
+  msg.stimulus_id = protocol::stimulus_id("task-finished");
   send(msg.encode());
 }
 
@@ -379,7 +378,7 @@ void SimWorker::setup_rpc_handlers() {
     Value request = req.args;
     request.set("op", "free-keys");
     if (!request.find("stimulus_id"))
-      request.set("stimulus_id", stimulus_id("free-keys"));
+      request.set("stimulus_id", protocol::stimulus_id("free-keys"));
     auto op = protocol::FreeKeys::decode(request);
     if (!op.ok()) {
       spdlog::warn("free_keys from {}: {}", req.comm->peer_address(),

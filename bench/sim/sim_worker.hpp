@@ -101,7 +101,6 @@ class SimWorker {
   asio::awaitable<Value> serve_get_data(protocol::RpcRequest& req);
   Value serve_gather(protocol::RpcRequest& req);
 
-  std::string stimulus_id(std::string_view prefix) const;
   // Queues one op on the stream to the scheduler (dropped before registration).
   void send(Value op);
   void finish_close();

@@ -71,7 +71,7 @@ SchedulerService::SchedulerService(ConnectionRegistry& connections,
 
 Stimulus SchedulerService::make_stimulus(std::string_view prefix) const {
   const double now = protocol::unix_now();
-  return Stimulus{fmt::format("{}-{:.7f}", prefix, now), now};
+  return Stimulus{protocol::stimulus_id(prefix, now), now};
 }
 
 Value SchedulerService::key_value(std::string_view canonical) {

@@ -238,11 +238,10 @@ asio::awaitable<void> Nanny::unregister(const std::string& worker_address) {
   if (worker_address.empty()) co_return;
   // Built outside the co_await: gcc 12 miscompiles string-literal initializer lists
   // inside a co_await expression ("array used as initializer").
-  Value request = make_map(
-      {{"op", Value("unregister")},
-       {"address", Value(worker_address)},
-       {"stimulus_id", Value("nanny-close-" + std::to_string(protocol::unix_now()))},
-       {"reply", Value(true)}});
+  Value request = make_map({{"op", Value("unregister")},
+                            {"address", Value(worker_address)},
+                            {"stimulus_id", Value(protocol::stimulus_id("nanny-close"))},
+                            {"reply", Value(true)}});
   asio::awaitable<Result<Value>> calling =
       call(options_.scheduler_address, std::move(request), kUnregisterTimeout);
   Result<Value> reply = co_await std::move(calling);

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
 #include "worker/server/worker_server.hpp"
 #include "worker/store/spill_file.hpp"
 
@@ -127,13 +128,13 @@ asio::awaitable<void> WorkerServer::memory_monitor_loop() {
             "Worker memory limit: {}",
             100.0 * static_cast<double>(memory) / static_cast<double>(*memory_.limit),
             memory, *memory_.limit);
-        set_status("paused", stimulus_id("worker-status-change"));
+        set_status("paused", protocol::stimulus_id("worker-status-change"));
       }
     } else if (status_ == "paused") {
       spdlog::warn(
           "Worker is at {:.0f}% memory usage. Resuming worker.",
           100.0 * static_cast<double>(memory) / static_cast<double>(*memory_.limit));
-      set_status("running", stimulus_id("worker-status-change"));
+      set_status("running", protocol::stimulus_id("worker-status-change"));
     }
     if (!memory_.should_spill(memory)) continue;
     std::int64_t target = memory_.target_bytes();

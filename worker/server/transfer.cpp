@@ -8,6 +8,7 @@
 #include "protocol/comm/connect.hpp"
 #include "protocol/comm/worker_link.hpp"
 #include "protocol/messages/python_exception.hpp"
+#include "protocol/rpc/clock.hpp"
 #include "worker/server/worker_server.hpp"
 #include "worker/store/spill_file.hpp"
 
@@ -97,28 +98,28 @@ asio::awaitable<Result<WorkerServer::Fetched>> WorkerServer::fetch(
 
 // Mirrors Worker.gather_dep.
 asio::awaitable<void> WorkerServer::gather_dep(GatherDep gd) {
-  double start = unix_now();
+  double start = protocol::unix_now();
   Result<Fetched> fetched = co_await fetch(gd.worker, gd.keys);
   if (closing_) co_return;
   if (!fetched.ok()) {
     spdlog::warn("Could not fetch {} keys from {}: {}", gd.keys.size(), gd.worker,
                  fetched.status().to_string());
-    handle(GatherDepNetworkFailureEvent{gd.worker,
-                                        stimulus_id("gather-dep-network-failure")});
+    handle(GatherDepNetworkFailureEvent{
+        gd.worker, protocol::stimulus_id("gather-dep-network-failure")});
     co_return;
   }
   if (fetched->busy) {
-    handle(GatherDepBusyEvent{gd.worker, stimulus_id("gather-dep-busy")});
+    handle(GatherDepBusyEvent{gd.worker, protocol::stimulus_id("gather-dep-busy")});
     auto timer = std::make_shared<asio::steady_timer>(io_, kBusyRetry);
     timer->async_wait([this, timer, worker = gd.worker](const protocol::ErrorCode& ec) {
       if (!ec && !closing_)
-        handle(RetryBusyWorkerEvent{worker, stimulus_id("retry-busy-worker")});
+        handle(RetryBusyWorkerEvent{worker, protocol::stimulus_id("retry-busy-worker")});
     });
     co_return;
   }
-  double stop = std::max(unix_now(), start + 1e-6);
+  double stop = std::max(protocol::unix_now(), start + 1e-6);
   handle(GatherDepSuccessEvent{gd.worker, std::move(fetched->values), start, stop,
-                               stimulus_id("gather-dep-success")});
+                               protocol::stimulus_id("gather-dep-success")});
 }
 
 // Mirrors Worker.get_data: busy above the outgoing limit; otherwise reply with the
@@ -175,7 +176,7 @@ Value WorkerServer::serve_update_data(protocol::RpcRequest& req) {
   auto decoded = protocol::WorkerUpdateData::decode(request);
   if (!decoded.ok()) return error_reply(decoded.status());
   UpdateDataEvent ev;
-  ev.stimulus_id = decoded->stimulus_id.value_or(stimulus_id("update-data"));
+  ev.stimulus_id = decoded->stimulus_id.value_or(protocol::stimulus_id("update-data"));
   protocol::WorkerUpdateDataReply reply;
   for (const auto& [key, payload] : decoded->data) {
     Result<ReceivedValue> rv = store_received(key, payload);
@@ -196,7 +197,7 @@ asio::awaitable<Value> WorkerServer::serve_gather(protocol::RpcRequest& req) {
   auto who_has = r->who_has("who_has");
   if (!who_has.ok()) co_return error_reply(who_has.status());
   UpdateDataEvent ev;
-  ev.stimulus_id = stimulus_id("gather");
+  ev.stimulus_id = protocol::stimulus_id("gather");
   std::vector<Key> failed;
   for (const auto& [key, holders] : *who_has) {
     bool got = false;

@@ -15,6 +15,7 @@
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
+#include "protocol/rpc/clock.hpp"
 #include "worker/server/nanny_link.hpp"
 #include "worker/server/scheduler_messages.hpp"
 
@@ -44,15 +45,6 @@ WorkerServer::~WorkerServer() {
   if (runner_) runner_->stop();
   runner_.reset();  // its threads end before the interpreter does
   if (interpreter_) interpreter_->stop();
-}
-
-double WorkerServer::unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string WorkerServer::stimulus_id(std::string_view prefix) const {
-  return std::string(prefix) + "-" + std::to_string(unix_now());
 }
 
 Status WorkerServer::start() {
@@ -132,7 +124,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   reg.status = "init";
   reg.nthreads = options_.nthreads;
   reg.name = options_.name ? Value(*options_.name) : Value(address_);
-  reg.now = unix_now();
+  reg.now = protocol::unix_now();
   reg.memory_limit = options_.memory_limit;
   protocol::Map resources;
   for (const auto& [name, amount] : options_.resources)
@@ -142,7 +134,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   reg.pid = static_cast<std::int64_t>(getpid());
   reg.versions = versions_;
   reg.metrics = metrics();
-  reg.stimulus_id = stimulus_id("worker-connect");
+  reg.stimulus_id = protocol::stimulus_id("worker-connect");
   reg.server_id = server_id_;
   reg.nanny = options_.nanny_address;
   auto decoded = co_await protocol::register_worker(**comm, reg);
@@ -155,8 +147,9 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
 
   stream_ = protocol::BatchedStream::make(std::move(*comm), kStreamInterval);
   status_ = "running";
-  stream_->send(protocol::WorkerStatusChange{status_, stimulus_id("worker-status-change")}
-                    .encode());
+  stream_->send(
+      protocol::WorkerStatusChange{status_, protocol::stimulus_id("worker-status-change")}
+          .encode());
   if (options_.on_running) options_.on_running(address_);
   co_return Status::OK();
 }
@@ -176,7 +169,7 @@ Value WorkerServer::metrics() const {
   m.outgoing_count = outgoing_count_;
   m.outgoing_count_total = outgoing_count_total_;
   m.memory = process_memory();
-  m.time = unix_now();
+  m.time = protocol::unix_now();
   return protocol::metrics_value(std::move(m));
 }
 
@@ -190,9 +183,9 @@ asio::awaitable<void> WorkerServer::heartbeat_loop() {
     if (ec || closing_) co_return;
     Map executing;
     for (const Key& key : state_->executing()) executing.emplace_back(key.value(), 0.0);
-    protocol::HeartbeatOutcome beat =
-        co_await protocol::heartbeat(pool_, options_.scheduler_address, address_,
-                                     unix_now(), metrics(), std::move(executing));
+    protocol::HeartbeatOutcome beat = co_await protocol::heartbeat(
+        pool_, options_.scheduler_address, address_, protocol::unix_now(), metrics(),
+        std::move(executing));
     if (closing_) co_return;
     if (!beat.error.ok()) {
       spdlog::warn("Heartbeat to scheduler failed: {}", beat.error.to_string());
@@ -215,7 +208,8 @@ void WorkerServer::close(const std::string& reason, bool notify_nanny) {
   spdlog::info("Stopping worker at {}. Reason: {}", address_, reason);
   status_ = "closing";
   if (stream_ && !stream_->closed()) {
-    protocol::send_closing(*stream_, address_, reason, stimulus_id("worker-close"));
+    protocol::send_closing(*stream_, address_, reason,
+                           protocol::stimulus_id("worker-close"));
   }
   if (listener_) listener_->stop();
   heartbeat_timer_.cancel();
@@ -333,8 +327,8 @@ void WorkerServer::on_execute_done(Key key, ValueId id,
     // Appendix B). Logging alone would leave the task processing forever.
     std::string text = "daskcpp-worker could not run the task: " + r.status().to_string();
     spdlog::error("executing {}: {}", key.to_debug_string(), text);
-    done.start = done.stop = unix_now();
-    done.stimulus_id = stimulus_id("task-erred");
+    done.start = done.stop = protocol::unix_now();
+    done.stimulus_id = protocol::stimulus_id("task-erred");
     ExecuteFailureEvent ev;
     static_cast<ExecuteDoneEvent&>(ev) = std::move(done);
     ev.exception = Value(protocol::pickle_runtime_error(text));
@@ -347,7 +341,7 @@ void WorkerServer::on_execute_done(Key key, ValueId id,
   done.thread = r->thread;
   if (r->ok) {
     store(key, id, r->info.nbytes);
-    done.stimulus_id = stimulus_id("task-finished");
+    done.stimulus_id = protocol::stimulus_id("task-finished");
     ExecuteSuccessEvent ev;
     static_cast<ExecuteDoneEvent&>(ev) = std::move(done);
     ev.nbytes = r->info.nbytes;
@@ -355,7 +349,7 @@ void WorkerServer::on_execute_done(Key key, ValueId id,
     ev.type_name = r->info.type_name;
     handle(std::move(ev));
   } else {
-    done.stimulus_id = stimulus_id("task-erred");
+    done.stimulus_id = protocol::stimulus_id("task-erred");
     ExecuteFailureEvent ev;
     static_cast<ExecuteDoneEvent&>(ev) = std::move(done);
     ev.exception = serialized_payload(r->exception);
@@ -413,7 +407,8 @@ void WorkerServer::setup_rpc_handlers() {
     if (!keys.ok()) return Value();
     ev.keys = std::move(*keys);
     auto sid = r->opt_str("stimulus_id");
-    ev.stimulus_id = (sid.ok() && sid->has_value()) ? **sid : stimulus_id("free-keys");
+    ev.stimulus_id =
+        (sid.ok() && sid->has_value()) ? **sid : protocol::stimulus_id("free-keys");
     handle(std::move(ev));
     return Value();
   });

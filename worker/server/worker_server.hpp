@@ -98,9 +98,7 @@ class WorkerServer {
   asio::awaitable<void> finish_close(std::string reason, bool notify_nanny);
   void setup_stream_handlers();
   void setup_rpc_handlers();
-  std::string stimulus_id(std::string_view prefix) const;
   // Unix time in seconds: registration `now`, heartbeats, startstops.
-  static double unix_now();
 
   // ---- state machine glue (worker_server.cpp)
   // Applies the event to the state machine and carries out its instructions.
