@@ -158,7 +158,7 @@ asio::awaitable<void> SimWorker::heartbeat_loop() {
     Map executing;
     for (const auto& [key, task] : tasks_) {
       if (task.status == TaskStatus::kExecuting) {
-        executing.emplace_back(key.value(), now - task.start);
+        executing.emplace_back(key.wire_value(), now - task.start);
       }
     }
     protocol::HeartbeatOutcome beat = co_await protocol::heartbeat(
@@ -397,7 +397,7 @@ void SimWorker::setup_rpc_handlers() {
   });
   rpc_.add_sync("keys", [this](protocol::RpcRequest&) {
     protocol::Array keys;
-    for (const Key& key : memory_) keys.push_back(key.value());
+    for (const Key& key : memory_) keys.push_back(key.wire_value());
     return Value(std::move(keys));
   });
   rpc_.add_sync("terminate", [this](protocol::RpcRequest&) {

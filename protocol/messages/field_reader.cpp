@@ -323,7 +323,7 @@ std::optional<Value> FieldReader::opt_any(std::string_view field) const {
 Value keys_to_array(const std::vector<Key>& keys) {
   Array a;
   a.reserve(keys.size());
-  for (const Key& k : keys) a.push_back(k.value());
+  for (const Key& k : keys) a.push_back(k.wire_value());
   return Value(std::move(a));
 }
 
@@ -349,7 +349,7 @@ FieldWriter& FieldWriter::put(std::string_view field, const WhoHas& who_has) {
   Map m;
   m.reserve(who_has.size());
   for (const auto& [k, addrs] : who_has) {
-    m.emplace_back(k.value(), Value(Array(addrs.begin(), addrs.end())));
+    m.emplace_back(k.wire_value(), Value(Array(addrs.begin(), addrs.end())));
   }
   return put(field, Value(std::move(m)));
 }
@@ -357,14 +357,14 @@ FieldWriter& FieldWriter::put(std::string_view field, const WhoHas& who_has) {
 FieldWriter& FieldWriter::put(std::string_view field, const KeyInts& kv) {
   Map m;
   m.reserve(kv.size());
-  for (const auto& [k, n] : kv) m.emplace_back(k.value(), Value(n));
+  for (const auto& [k, n] : kv) m.emplace_back(k.wire_value(), Value(n));
   return put(field, Value(std::move(m)));
 }
 
 FieldWriter& FieldWriter::put(std::string_view field, const KeyValues& kv) {
   Map m;
   m.reserve(kv.size());
-  for (const auto& [k, v] : kv) m.emplace_back(k.value(), v);
+  for (const auto& [k, v] : kv) m.emplace_back(k.wire_value(), v);
   return put(field, Value(std::move(m)));
 }
 

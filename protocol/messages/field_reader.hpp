@@ -120,7 +120,9 @@ class FieldWriter {
   // Room for n fields (a performance hint; the map keeps its order).
   void reserve(std::size_t n) { map_.reserve(n); }
   FieldWriter& put(std::string_view field, Value v);
-  FieldWriter& put(std::string_view field, const Key& k) { return put(field, k.value()); }
+  FieldWriter& put(std::string_view field, const Key& k) {
+    return put(field, k.wire_value());
+  }
   FieldWriter& put(std::string_view field, const std::vector<Key>& keys);
   FieldWriter& put_set(std::string_view field, const std::vector<Key>& keys);
   FieldWriter& put(std::string_view field, const AddressList& list);

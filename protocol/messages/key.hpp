@@ -41,11 +41,11 @@ class Key {
   static Key str(std::string_view s);
 
   const std::string& canonical() const { return canonical_; }
-  // The key as a message field: its canonical bytes, written verbatim by the
-  // encoder (no decode, no re-encode). Compares equal to the decoded key. A
-  // default-constructed Key has no bytes and is nil, as it was before it held only
-  // bytes.
-  Value value() const {
+  // The key as a message field: its canonical bytes as a RawMsgpack, written
+  // verbatim by the encoder (no decode, no re-encode). Compares equal to the decoded
+  // key, but is not a str/int/array to inspect: use decoded() for that (hence not
+  // called value()). A default-constructed Key has no bytes and is nil.
+  Value wire_value() const {
     return canonical_.empty() ? Value() : Value(RawMsgpack{canonical_});
   }
   // The key as a Value tree (str, int, float or array), decoded on demand; nil for

@@ -82,8 +82,8 @@ std::vector<DataKey> data_keys(const SchedulerState& s, const protocol::WhoHas& 
   for (const auto& [key, workers] : who_has) {
     DataKey d;
     d.key = key.canonical();
-    d.prefix_name = protocol::key_split(key.value());
-    d.group_name = protocol::key_split_group(key.value());
+    d.prefix_name = protocol::key_split(key.wire_value());
+    d.group_name = protocol::key_split_group(key.wire_value());
     for (const std::string& w : workers) {
       auto id = coerce_worker(s, w);
       d.workers.push_back(id ? s.worker(*id).address : w);
@@ -221,7 +221,7 @@ asio::awaitable<Value> handle_scatter(DataContext& ctx, protocol::Scatter m) {
                                                    {"count", Value(n_keys)}}));
   Array keys;
   keys.reserve(n_keys);
-  for (const auto& [k, v] : m.data) keys.push_back(k.value());
+  for (const auto& [k, v] : m.data) keys.push_back(k.wire_value());
   co_return Value(std::move(keys));
 }
 
@@ -248,7 +248,7 @@ Value handle_who_has(DataContext& ctx, protocol::WhoHasRequest m) {
   Map out;
   if (m.keys) {
     for (const Key& k : *m.keys) {
-      out.emplace_back(k.value(), addresses_value(holder_addresses(s, k)));
+      out.emplace_back(k.wire_value(), addresses_value(holder_addresses(s, k)));
     }
   } else {
     for (TaskId t : s.all_tasks()) {
@@ -314,7 +314,7 @@ Value handle_nbytes(DataContext& ctx, protocol::NbytesRequest m) {
     for (const Key& k : *m.keys) {
       auto id = s.find_task(k.canonical());
       if (!id) return protocol::exception_reply("KeyError", k.to_debug_string());
-      result.emplace_back(k.value(), s.task(*id).nbytes);
+      result.emplace_back(k.wire_value(), s.task(*id).nbytes);
     }
   } else {
     for (TaskId t : s.all_tasks()) {

@@ -141,7 +141,7 @@ void start_update_graph(ExtensionContext& server,
   req.expr = msg->expr_ser.as_payload();
   if (msg->annotations.is_payload()) req.annotations = msg->annotations.as_payload();
   req.keys.reserve(msg->keys.size());
-  for (const Key& k : msg->keys) req.keys.push_back(k.value());
+  for (const Key& k : msg->keys) req.keys.push_back(k.wire_value());
   req.internal_priority = std::move(internal_priority);
   asio::io_context& io = server.io;
   const SteadyTime submitted = std::chrono::steady_clock::now();
@@ -246,8 +246,8 @@ void register_graph_handlers(ExtensionContext& server,
     for (const auto& [key, workers] : op->who_has) {
       DataKey d;
       d.key = key.canonical();
-      d.prefix_name = protocol::key_split(key.value());
-      d.group_name = protocol::key_split_group(key.value());
+      d.prefix_name = protocol::key_split(key.wire_value());
+      d.group_name = protocol::key_split_group(key.wire_value());
       d.workers = workers;
       if (auto it = nbytes.find(d.key); it != nbytes.end()) d.nbytes = it->second;
       data.push_back(std::move(d));

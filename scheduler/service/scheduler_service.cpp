@@ -75,7 +75,7 @@ Stimulus SchedulerService::make_stimulus(std::string_view prefix) const {
 }
 
 Value SchedulerService::key_value(std::string_view canonical) {
-  return wire_key(canonical).value();
+  return wire_key(canonical).wire_value();
 }
 
 WorkerConnection* SchedulerService::find_worker(std::string_view address) {

@@ -182,7 +182,8 @@ asio::awaitable<void> WorkerServer::heartbeat_loop() {
     co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closing_) co_return;
     Map executing;
-    for (const Key& key : state_->executing()) executing.emplace_back(key.value(), 0.0);
+    for (const Key& key : state_->executing())
+      executing.emplace_back(key.wire_value(), 0.0);
     protocol::HeartbeatOutcome beat = co_await protocol::heartbeat(
         pool_, options_.scheduler_address, address_, protocol::unix_now(), metrics(),
         std::move(executing));
@@ -422,7 +423,7 @@ void WorkerServer::setup_rpc_handlers() {
   });
   rpc_.add_sync("keys", [this](protocol::RpcRequest&) {
     protocol::Array keys;
-    for (const Key& key : data_.keys()) keys.push_back(key.value());
+    for (const Key& key : data_.keys()) keys.push_back(key.wire_value());
     return Value(std::move(keys));
   });
   rpc_.add_sync("terminate", [this](protocol::RpcRequest&) {

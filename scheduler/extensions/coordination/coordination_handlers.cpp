@@ -404,7 +404,7 @@ Value publish_get(Coordination& c, RpcRequest& req) {
       continue;
     }
     protocol::Array keys;
-    for (const protocol::Key& k : it->keys) keys.push_back(k.value());
+    for (const protocol::Key& k : it->keys) keys.push_back(k.wire_value());
     out.push_back(
         protocol::make_map({{"data", it->data}, {"keys", Value(std::move(keys))}}));
   }

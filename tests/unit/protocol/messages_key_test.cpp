@@ -96,26 +96,26 @@ TEST_CASE("a key is its canonical bytes, sent as they are", "[messages][keys]") 
   // from_wire takes the bytes as they are; value() writes them verbatim.
   Key again = Key::from_wire(key->canonical());
   CHECK(again == *key);
-  CHECK(again.value().is_raw());
-  CHECK(again.value().as_raw().bytes == key->canonical());
-  CHECK(again.value() == tuple);  // a raw Value equals the Value it encodes
+  CHECK(again.wire_value().is_raw());
+  CHECK(again.wire_value().as_raw().bytes == key->canonical());
+  CHECK(again.wire_value() == tuple);  // a raw Value equals the Value it encodes
   CHECK(again.decoded() == tuple);
   CHECK(again.to_debug_string() == "('x-1', 2, 0.5, ('y',))");
   CHECK(key_split(again) == "x");
-  CHECK(key_split_group(again.value()) == "x-1");
+  CHECK(key_split_group(again.wire_value()) == "x-1");
   CHECK_FALSE(again.is_str());
   CHECK(Key::str(std::string(300, 'a')).is_str());
   CHECK(Key::str("k").canonical() == "\xa1k");
   // Inside a message the bytes follow the field name unchanged.
-  auto msg = encode_msgpack(make_map({{"key", again.value()}}));
+  auto msg = encode_msgpack(make_map({{"key", again.wire_value()}}));
   REQUIRE(msg.ok());
   CHECK(std::string(msg->view()) == "\x81\xa3key" + key->canonical());
   // Decoding a message built in-process (no bytes in between) still yields the key.
-  auto round = Key::from_value(again.value());
+  auto round = Key::from_value(again.wire_value());
   REQUIRE(round.ok());
   CHECK(*round == *key);
   // A default Key has no bytes and is nil, as before.
-  CHECK(Key().value().is_nil());
+  CHECK(Key().wire_value().is_nil());
 }
 
 TEST_CASE("a key of the wrong type is refused with its type", "[messages][keys]") {

@@ -200,7 +200,7 @@ TEST_CASE("decode errors name the op and the field", "[messages][errors]") {
   SECTION("tuple key inside who_has with a non-list value") {
     auto r = RefreshWhoHas::decode(
         make_map({{"op", "refresh-who-has"},
-                  {"who_has", Value(Map{{tk("x", 1).value(), Value("tcp://a:1")}})},
+                  {"who_has", Value(Map{{tk("x", 1).wire_value(), Value("tcp://a:1")}})},
                   {"stimulus_id", "s"}}));
     CHECK(r.status().message() ==
           "refresh-who-has: field 'who_has': addresses of ('x', 1): expected array, got "

@@ -64,7 +64,7 @@ TEST_CASE("captured submit: run_spec equals the stock scheduler's compute-task",
   REQUIRE(g.tasks.size() == 1);
   const MaterializedTask& t = g.tasks[0];
   const Value& ct = c.compute_tasks[0];
-  CHECK(protocol::Key::from_wire(t.key).value() == *ct.find("key"));
+  CHECK(protocol::Key::from_wire(t.key).wire_value() == *ct.find("key"));
   CHECK(t.key_split == "inc");
   CHECK(t.annotations == *ct.find("annotations"));
   CHECK(t.order == ct.find("priority")->as_array().back().as_int64());
