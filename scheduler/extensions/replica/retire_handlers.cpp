@@ -175,132 +175,182 @@ std::variant<std::vector<WorkerId>, Value> select_retiring(
   return ids;
 }
 
-asio::awaitable<Value> handle_retire_workers(ExtensionContext* ctx, RpcRequest& req) {
-  SchedulerService& svc = ctx->service;
-  SchedulerState& s = svc.state();
-  const Value args = req.args;  // `req` is not ours once we suspend
-  const bool close_workers = flag(args.find("close_workers"), false);
-  const bool remove = flag(args.find("remove"), true);
-  std::string stimulus_id;
-  if (const Value* sid = args.find("stimulus_id"); sid != nullptr && sid->is_str()) {
-    stimulus_id = sid->as_str();
-  } else {
-    stimulus_id = svc.make_stimulus("retire-workers").id;
+// One retire_workers call in progress (upstream Scheduler.retire_workers with its
+// ad-hoc RetireWorker AMM policy): the workers being retired and the synchronous
+// steps the coroutine below repeats until each has moved its unique data away and
+// left, or was given back its previous status.
+class Retirement {
+ public:
+  Retirement(ExtensionContext& ctx, const Value& args)
+      : ctx_(ctx),
+        svc_(ctx.service),
+        close_workers_(flag(args.find("close_workers"), false)),
+        remove_(flag(args.find("remove"), true)) {
+    const Value* sid = args.find("stimulus_id");
+    stimulus_id_ = sid != nullptr && sid->is_str()
+                       ? sid->as_str()
+                       : svc_.make_stimulus("retire-workers").id;
   }
 
-  std::variant<std::vector<WorkerId>, Value> selected =
-      select_retiring(svc, args, stimulus_id);
-  if (Value* reply = std::get_if<Value>(&selected)) co_return std::move(*reply);
-  std::vector<WorkerId> ids = std::move(std::get<std::vector<WorkerId>>(selected));
-  if (ids.empty()) co_return Value(Map{});
+  const std::string& stimulus_id() const { return stimulus_id_; }
 
-  std::vector<Retiring> retiring;
-  for (WorkerId id : ids) {
-    const WorkerState& ws = s.worker(id);
-    retiring.push_back(Retiring{id, ws.address, ws.status, Value(), false, false});
-    svc.apply(handle(s, WorkerStatusChange{ws.address, WorkerStatus::closing_gracefully},
-                     Stimulus{stimulus_id, protocol::unix_now()}),
-              "retire_workers");
-    send_status(svc, id, WorkerStatus::closing_gracefully, stimulus_id);
+  // Every selected worker becomes closing_gracefully, in the core and on the worker.
+  void start(const std::vector<WorkerId>& ids) {
+    for (WorkerId id : ids) {
+      const WorkerState& ws = svc_.state().worker(id);
+      retiring_.push_back(Retiring{id, ws.address, ws.status, Value(), false, false});
+      set_status(id, ws.address, WorkerStatus::closing_gracefully);
+    }
   }
 
-  asio::any_io_executor ex = co_await asio::this_coro::executor;
-  auto next_plan = Clock::now();
-  while (true) {
-    std::vector<WorkerId> pending;
-    for (Retiring& r : retiring) {
+  // Workers that left on their own are done (upstream: policy done); false when none
+  // is left to wait for.
+  bool any_pending() {
+    bool pending = false;
+    for (Retiring& r : retiring_) {
       if (r.finished) continue;
-      if (!s.worker(r.id).alive) {
-        // Gone on its own meanwhile: nothing left to move (upstream: policy done).
+      if (!svc_.state().worker(r.id).alive) {
         r.finished = r.ok = true;
         if (r.identity.is_nil()) r.identity = Value(Map{});
         continue;
       }
-      pending.push_back(r.id);
+      pending = true;
     }
-    if (pending.empty()) break;
+    return pending;
+  }
+
+  // One RetireWorker plan: ask recipients to acquire the unique data; a worker whose
+  // data has nowhere to go gets its previous status back and is not retired.
+  void replan() {
+    std::vector<WorkerId> pending;
+    for (const Retiring& r : retiring_) {
+      if (!r.finished) pending.push_back(r.id);
+    }
+    RetirePlan plan = plan_retirement(svc_.state(), pending);
+    for (const auto& [recipient, tasks] : plan.acquire) {
+      request_acquire_replicas(svc_, recipient, tasks,
+                               svc_.make_stimulus("active_memory_manager").id);
+    }
+    for (WorkerId stuck : plan.no_recipients) {
+      Retiring& r = *std::find_if(retiring_.begin(), retiring_.end(),
+                                  [&](const Retiring& x) { return x.id == stuck; });
+      spdlog::warn(
+          "Could not retire worker '{}': unique data could not be moved to any other "
+          "worker (stimulus_id='{}')",
+          r.address, stimulus_id_);
+      set_status(r.id, r.address, r.prev_status);
+      r.identity = worker_identity(svc_, r.address);
+      r.finished = true;
+    }
+  }
+
+  // Removes (or closes) the workers whose data has moved; returns the most keys a
+  // worker still holds, which sets the next poll interval.
+  std::size_t finish_moved() {
     std::size_t most_keys = 0;
-    if (Clock::now() >= next_plan) {
-      RetirePlan plan = plan_retirement(s, pending);
-      for (const auto& [recipient, tasks] : plan.acquire) {
-        request_acquire_replicas(svc, recipient, tasks,
-                                 svc.make_stimulus("active_memory_manager").id);
-      }
-      for (WorkerId stuck : plan.no_recipients) {
-        Retiring& r = *std::find_if(retiring.begin(), retiring.end(),
-                                    [&](const Retiring& x) { return x.id == stuck; });
-        spdlog::warn(
-            "Could not retire worker '{}': unique data could not be moved to any other "
-            "worker (stimulus_id='{}')",
-            r.address, stimulus_id);
-        svc.apply(handle(s, WorkerStatusChange{r.address, r.prev_status},
-                         Stimulus{stimulus_id, protocol::unix_now()}),
-                  "retire_workers");
-        send_status(svc, r.id, r.prev_status, stimulus_id);
-        r.identity = worker_identity(ctx->service, r.address);
-        r.finished = true;
-      }
-      next_plan = Clock::now() + kReplanInterval;
-    }
-    for (Retiring& r : retiring) {
+    for (Retiring& r : retiring_) {
       if (r.finished) continue;
-      most_keys = std::max(most_keys, s.worker(r.id).has_what.size());
-      if (!retirement_done(s, r.id)) continue;
-      r.identity = worker_identity(ctx->service, r.address);
-      if (remove) {
+      most_keys = std::max(most_keys, svc_.state().worker(r.id).has_what.size());
+      if (!retirement_done(svc_.state(), r.id)) continue;
+      r.identity = worker_identity(svc_, r.address);
+      if (remove_) {
         r.identity = with_status(std::move(r.identity), "closed");
-        svc.remove_worker(r.address, /*expected=*/true, close_workers, stimulus_id);
-      } else if (close_workers) {
-        send_to_worker(svc, r.id,
+        svc_.remove_worker(r.address, /*expected=*/true, close_workers_, stimulus_id_);
+      } else if (close_workers_) {
+        send_to_worker(svc_, r.id,
                        protocol::CloseWorker{"scheduler-close-worker"}.encode());
       }
-      spdlog::info("Retired worker '{}' (stimulus_id='{}')", r.address, stimulus_id);
+      spdlog::info("Retired worker '{}' (stimulus_id='{}')", r.address, stimulus_id_);
       r.finished = r.ok = true;
     }
-    if (std::all_of(retiring.begin(), retiring.end(),
-                    [](const Retiring& r) { return r.finished; })) {
-      break;
+    return most_keys;
+  }
+
+  bool all_finished() const {
+    return std::all_of(retiring_.begin(), retiring_.end(),
+                       [](const Retiring& r) { return r.finished; });
+  }
+
+  // {address: identity} of the retired workers, after the events upstream logs.
+  Value reply() const {
+    Map reply;
+    std::vector<std::string> retired;
+    std::vector<std::string> not_retired;
+    for (const Retiring& r : retiring_) {
+      if (r.ok) {
+        reply.emplace_back(Value(r.address), r.identity);
+        retired.push_back(r.address);
+      } else {
+        not_retired.push_back(r.address);
+      }
     }
-    // Upstream: 0.01 s with 4 keys or fewer, up to 0.5 s with 200 or more.
-    const double poll =
-        std::max(0.01, std::min(0.5, static_cast<double>(most_keys) / 400));
-    asio::steady_timer wait(ex, std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(poll)));
+    ctx_.log_event({"all"},
+                   protocol::make_map({{"action", Value("retire-workers")},
+                                       {"retired", addresses(retired)},
+                                       {"could-not-retire", addresses(not_retired)},
+                                       {"stimulus_id", Value(stimulus_id_)}}));
+    if (!retired.empty()) log_outcome(retired, "retired");
+    if (!not_retired.empty()) log_outcome(not_retired, "could-not-retire");
+    return Value(std::move(reply));
+  }
+
+ private:
+  void set_status(WorkerId id, const std::string& address, WorkerStatus status) {
+    svc_.apply(handle(svc_.state(), WorkerStatusChange{address, status},
+                      Stimulus{stimulus_id_, protocol::unix_now()}),
+               "retire_workers");
+    send_status(svc_, id, status, stimulus_id_);
+  }
+
+  static Value addresses(const std::vector<std::string>& a) {
+    Array out;
+    for (const std::string& s : a) out.push_back(Value(s));
+    return Value(std::move(out));
+  }
+
+  void log_outcome(const std::vector<std::string>& workers, const char* action) const {
+    ctx_.log_event(workers, protocol::make_map({{"action", Value(action)},
+                                                {"stimulus_id", Value(stimulus_id_)}}));
+  }
+
+  ExtensionContext& ctx_;
+  SchedulerService& svc_;
+  bool close_workers_;
+  bool remove_;
+  std::string stimulus_id_;
+  std::vector<Retiring> retiring_;
+};
+
+// Upstream: 0.01 s with 4 keys or fewer, up to 0.5 s with 200 or more.
+Clock::duration poll_interval(std::size_t most_keys) {
+  const double poll = std::max(0.01, std::min(0.5, static_cast<double>(most_keys) / 400));
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(poll));
+}
+
+asio::awaitable<Value> handle_retire_workers(ExtensionContext* ctx, RpcRequest& req) {
+  const Value args = req.args;  // `req` is not ours once we suspend
+  Retirement retirement(*ctx, args);
+  std::variant<std::vector<WorkerId>, Value> selected =
+      select_retiring(ctx->service, args, retirement.stimulus_id());
+  if (Value* reply = std::get_if<Value>(&selected)) co_return std::move(*reply);
+  const std::vector<WorkerId>& ids = std::get<std::vector<WorkerId>>(selected);
+  if (ids.empty()) co_return Value(Map{});
+  retirement.start(ids);
+
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  auto next_plan = Clock::now();
+  while (retirement.any_pending()) {
+    if (Clock::now() >= next_plan) {
+      retirement.replan();
+      next_plan = Clock::now() + kReplanInterval;
+    }
+    const std::size_t most_keys = retirement.finish_moved();
+    if (retirement.all_finished()) break;
+    asio::steady_timer wait(ex, poll_interval(most_keys));
     protocol::ErrorCode ec;
     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-
-  Map reply;
-  Array retired;
-  Array not_retired;
-  for (Retiring& r : retiring) {
-    if (r.ok) {
-      reply.emplace_back(Value(r.address), r.identity);
-      retired.push_back(Value(r.address));
-    } else {
-      not_retired.push_back(Value(r.address));
-    }
-  }
-  ctx->log_event({"all"}, protocol::make_map({{"action", Value("retire-workers")},
-                                              {"retired", Value(retired)},
-                                              {"could-not-retire", Value(not_retired)},
-                                              {"stimulus_id", Value(stimulus_id)}}));
-  auto topics = [](const Array& a) {
-    std::vector<std::string> out;
-    for (const Value& v : a) out.push_back(v.as_str());
-    return out;
-  };
-  if (!retired.empty()) {
-    ctx->log_event(topics(retired),
-                   protocol::make_map({{"action", Value("retired")},
-                                       {"stimulus_id", Value(stimulus_id)}}));
-  }
-  if (!not_retired.empty()) {
-    ctx->log_event(topics(not_retired),
-                   protocol::make_map({{"action", Value("could-not-retire")},
-                                       {"stimulus_id", Value(stimulus_id)}}));
-  }
-  co_return Value(std::move(reply));
+  co_return retirement.reply();
 }
 
 Value handle_workers_to_close(ExtensionContext& ctx, RpcRequest& req) {
