@@ -175,119 +175,111 @@ asio::awaitable<Value> add_nanny(const PluginStore& plugins, RpcRequest& req) {
   co_return Value();
 }
 
+// A worker stream op that is one core event: decode it (a bad one is logged and
+// skipped; the worker's stream stays), turn it into the event, handle it under the
+// op's stimulus id and send what it produced (upstream's handle_task_finished,
+// handle_task_erred, release_worker_data, ... each call one stimulus).
+template <typename Op, typename ToEvent>
+void add_event_op(protocol::StreamHandlers& h, SchedulerService& svc, const char* name,
+                  ToEvent to_event) {
+  h.add(name, [&svc, name, to_event](const StreamMessage& m) -> Status {
+    DASKCPP_ASSIGN_OR_RETURN(auto op, protocol::decode_stream_op<Op>(m, m.peer));
+    Stimulus stim{op.stimulus_id, protocol::unix_now()};
+    svc.apply(handle(svc.state(), to_event(m, std::move(op)), stim), name);
+    return Status::OK();
+  });
+}
+
+TaskFinished task_finished_event(const StreamMessage& m, protocol::TaskFinished op) {
+  TaskFinished tf;
+  tf.worker = worker_of(m);
+  tf.key = op.key.canonical();
+  tf.run_id = op.run_id;
+  tf.nbytes = op.nbytes;
+  if (op.type) {
+    tf.type = std::move(*op.type);
+    tf.has_type = true;
+  }
+  for (const protocol::StartStop& ss : op.startstops) {
+    tf.startstops.push_back({ss.action, ss.start, ss.stop});
+  }
+  return tf;
+}
+
+TaskErred task_erred_event(const StreamMessage& m, protocol::TaskErred op) {
+  TaskErred te;
+  te.worker = worker_of(m);
+  te.key = op.key.canonical();
+  te.run_id = op.run_id;
+  te.exception = std::make_shared<const Value>(std::move(op.exception));
+  if (!op.traceback.is_nil()) {
+    te.traceback = std::make_shared<const Value>(std::move(op.traceback));
+  }
+  te.exception_text = std::move(op.exception_text);
+  te.traceback_text = std::move(op.traceback_text);
+  return te;
+}
+
+// worker-status-change: also marks the connection closing, so that its EOF is an
+// expected departure (upstream handle_worker_status_change).
+Status worker_status_change(SchedulerService& svc, const StreamMessage& m) {
+  DASKCPP_ASSIGN_OR_RETURN(
+      auto op, protocol::decode_stream_op<protocol::WorkerStatusChange>(m, m.peer));
+  const std::string worker = worker_of(m);
+  WorkerStatus status;
+  if (!parse_worker_status(op.status, status)) {
+    spdlog::warn("worker-status-change from {}: unknown status '{}'", worker, op.status);
+    return Status::OK();
+  }
+  if (status == WorkerStatus::closing || status == WorkerStatus::closed ||
+      status == WorkerStatus::closing_gracefully) {
+    if (WorkerConnection* w = svc.find_worker(worker)) w->closing = true;
+  }
+  Stimulus stim{op.stimulus_id, protocol::unix_now()};
+  svc.apply(handle(svc.state(), WorkerStatusChange{worker, status}, stim),
+            "worker-status-change");
+  return Status::OK();
+}
+
+Status log_event_from_worker(const StreamMessage& m) {
+  const Value* msg = m.msg.find("msg");
+  if (msg != nullptr && msg->is_map()) {
+    const Value* action = msg->find("action");
+    if (action != nullptr && action->is_str() && action->as_str() == "closing-worker") {
+      spdlog::info("Worker {} is closing", m.peer);
+    }
+  }
+  return Status::OK();
+}
+
 void register_stream_handlers(ExtensionContext& server) {
   SchedulerService& svc = server.service;
   auto& h = server.worker_stream;
-  h.add("task-finished", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(
-        auto op, protocol::decode_stream_op<protocol::TaskFinished>(m, m.peer));
-    TaskFinished tf;
-    tf.worker = worker_of(m);
-    tf.key = op.key.canonical();
-    tf.run_id = op.run_id;
-    tf.nbytes = op.nbytes;
-    if (op.type) {
-      tf.type = *op.type;
-      tf.has_type = true;
-    }
-    for (const protocol::StartStop& ss : op.startstops) {
-      tf.startstops.push_back({ss.action, ss.start, ss.stop});
-    }
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(), std::move(tf), stim), "task-finished");
-    return Status::OK();
+  add_event_op<protocol::TaskFinished>(h, svc, "task-finished", task_finished_event);
+  add_event_op<protocol::TaskErred>(h, svc, "task-erred", task_erred_event);
+  add_event_op<protocol::ReleaseWorkerData>(
+      h, svc, "release-worker-data", [](const StreamMessage& m, auto op) {
+        return ReleaseWorkerData{worker_of(m), op.key.canonical()};
+      });
+  add_event_op<protocol::AddKeys>(h, svc, "add-keys",
+                                  [](const StreamMessage& m, auto op) {
+                                    return AddKeys{worker_of(m), canonical_keys(op.keys)};
+                                  });
+  add_event_op<
+      protocol::LongRunning>(h, svc, "long-running", [](const StreamMessage& m, auto op) {
+    return LongRunning{worker_of(m), op.key.canonical(), op.run_id, op.compute_duration};
   });
-  h.add("task-erred", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op,
-                             protocol::decode_stream_op<protocol::TaskErred>(m, m.peer));
-    TaskErred te;
-    te.worker = worker_of(m);
-    te.key = op.key.canonical();
-    te.run_id = op.run_id;
-    te.exception = std::make_shared<const Value>(std::move(op.exception));
-    if (!op.traceback.is_nil()) {
-      te.traceback = std::make_shared<const Value>(std::move(op.traceback));
-    }
-    te.exception_text = std::move(op.exception_text);
-    te.traceback_text = std::move(op.traceback_text);
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(), std::move(te), stim), "task-erred");
-    return Status::OK();
-  });
-  h.add("release-worker-data", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(
-        auto op, protocol::decode_stream_op<protocol::ReleaseWorkerData>(m, m.peer));
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(
-        handle(svc.state(), ReleaseWorkerData{worker_of(m), op.key.canonical()}, stim),
-        "release-worker-data");
-    return Status::OK();
-  });
-  h.add("add-keys", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op,
-                             protocol::decode_stream_op<protocol::AddKeys>(m, m.peer));
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(), AddKeys{worker_of(m), canonical_keys(op.keys)}, stim),
-              "add-keys");
-    return Status::OK();
-  });
-  h.add("long-running", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(
-        auto op, protocol::decode_stream_op<protocol::LongRunning>(m, m.peer));
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(),
-                     LongRunning{worker_of(m), op.key.canonical(), op.run_id,
-                                 op.compute_duration},
-                     stim),
-              "long-running");
-    return Status::OK();
-  });
-  h.add("reschedule", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(auto op,
-                             protocol::decode_stream_op<protocol::Reschedule>(m, m.peer));
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(), Reschedule{op.key.canonical(), worker_of(m)}, stim),
-              "reschedule");
-    return Status::OK();
-  });
-  h.add("request-refresh-who-has", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(
-        auto op, protocol::decode_stream_op<protocol::RequestRefreshWhoHas>(m, m.peer));
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(),
-                     RequestRefreshWhoHas{worker_of(m), canonical_keys(op.keys)}, stim),
-              "request-refresh-who-has");
-    return Status::OK();
-  });
-  h.add("worker-status-change", [&svc](const StreamMessage& m) -> Status {
-    DASKCPP_ASSIGN_OR_RETURN(
-        auto op, protocol::decode_stream_op<protocol::WorkerStatusChange>(m, m.peer));
-    const std::string worker = worker_of(m);
-    WorkerStatus status;
-    if (!parse_worker_status(op.status, status)) {
-      spdlog::warn("worker-status-change from {}: unknown status '{}'", worker,
-                   op.status);
-      return Status::OK();
-    }
-    if (status == WorkerStatus::closing || status == WorkerStatus::closed ||
-        status == WorkerStatus::closing_gracefully) {
-      if (WorkerConnection* w = svc.find_worker(worker)) w->closing = true;
-    }
-    Stimulus stim{op.stimulus_id, protocol::unix_now()};
-    svc.apply(handle(svc.state(), WorkerStatusChange{worker, status}, stim),
-              "worker-status-change");
-    return Status::OK();
-  });
-  h.add("log-event", [](const StreamMessage& m) -> Status {
-    const Value* msg = m.msg.find("msg");
-    if (msg != nullptr && msg->is_map()) {
-      const Value* action = msg->find("action");
-      if (action != nullptr && action->is_str() && action->as_str() == "closing-worker") {
-        spdlog::info("Worker {} is closing", m.peer);
-      }
-    }
-    return Status::OK();
-  });
+  add_event_op<protocol::Reschedule>(
+      h, svc, "reschedule", [](const StreamMessage& m, auto op) {
+        return Reschedule{op.key.canonical(), worker_of(m)};
+      });
+  add_event_op<protocol::RequestRefreshWhoHas>(
+      h, svc, "request-refresh-who-has", [](const StreamMessage& m, auto op) {
+        return RequestRefreshWhoHas{worker_of(m), canonical_keys(op.keys)};
+      });
+  h.add("worker-status-change",
+        [&svc](const StreamMessage& m) { return worker_status_change(svc, m); });
+  h.add("log-event", log_event_from_worker);
   h.add("keep-alive", [](const StreamMessage&) -> Status { return Status::OK(); });
   // We never send steal-request, so a response can only be stale.
   h.add("steal-response", [](const StreamMessage&) -> Status { return Status::OK(); });
