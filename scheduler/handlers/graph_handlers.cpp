@@ -163,6 +163,42 @@ void start_update_graph(ExtensionContext& server,
 
 }  // namespace
 
+// A client stream op that is one core event: decode it (a bad one is logged and
+// skipped; the client stays), turn it into the event for the client it names (or the
+// sender), and handle it in the sender's order, behind any update-graph of the sender
+// still being materialized.
+template <typename Op, typename ToEvent>
+void add_client_event_op(protocol::StreamHandlers& h, SchedulerService& svc,
+                         const char* name, ToEvent to_event) {
+  h.add(name, [&svc, name, to_event](const StreamMessage& m) -> Status {
+    const std::string sender = client_of(m);
+    auto op = protocol::decode_stream_op<Op>(m, "client " + sender);
+    if (!op.ok()) return Status::OK();
+    SchedulerEvent event = to_event(op->client.value_or(sender), *op);
+    svc.run_in_client_order(sender, [&svc, name, event = std::move(event)] {
+      svc.apply(handle(svc.state(), event, svc.make_stimulus(name)), name);
+    });
+    return Status::OK();
+  });
+}
+
+UpdateData update_data_event(std::string client, const protocol::UpdateDataStream& op) {
+  std::unordered_map<std::string, std::int64_t> nbytes;
+  for (const auto& [nk, n] : op.nbytes) nbytes[nk.canonical()] = n;
+  UpdateData event{{}, std::move(client)};
+  for (const auto& [key, workers] : op.who_has) {
+    DataKey d;
+    d.key = key.canonical();
+    const Value decoded = key.decoded();
+    d.prefix_name = protocol::key_split(decoded);
+    d.group_name = protocol::key_split_group(decoded);
+    d.workers = workers;
+    if (auto it = nbytes.find(d.key); it != nbytes.end()) d.nbytes = it->second;
+    event.data.push_back(std::move(d));
+  }
+  return event;
+}
+
 void register_graph_handlers(ExtensionContext& server,
                              python_compat::GraphMaterializer& materializer) {
   SchedulerService& svc = server.service;
@@ -182,83 +218,26 @@ void register_graph_handlers(ExtensionContext& server,
         });
     return Status::OK();
   });
-  h.add("client-desires-keys", [&svc](const StreamMessage& m) -> Status {
-    auto op = protocol::decode_stream_op<protocol::ClientDesiresKeys>(
-        m, "client " + client_of(m));
-    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
-    const std::string client = op->client.value_or(client_of(m));
-    // fire_and_forget names the pseudo-client; order it with the sender's ops.
-    const std::string sender = client_of(m);
-    svc.run_in_client_order(sender, [&svc, client, keys = canonical_keys(op->keys)] {
-      svc.apply(handle(svc.state(), ClientDesiresKeys{client, keys},
-                       svc.make_stimulus("client-desires-keys")),
-                "client-desires-keys");
-    });
-    return Status::OK();
-  });
-  h.add("client-releases-keys", [&svc](const StreamMessage& m) -> Status {
-    auto op = protocol::decode_stream_op<protocol::ClientReleasesKeys>(
-        m, "client " + client_of(m));
-    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
-    const std::string client = op->client.value_or(client_of(m));
-    svc.run_in_client_order(
-        client_of(m), [&svc, client, keys = canonical_keys(op->keys)] {
-          svc.apply(handle(svc.state(), ClientReleasesKeys{client, keys},
-                           svc.make_stimulus("client-releases-keys")),
-                    "client-releases-keys");
-        });
-    return Status::OK();
-  });
-  h.add("cancel-keys", [&svc](const StreamMessage& m) -> Status {
-    auto op =
-        protocol::decode_stream_op<protocol::CancelKeys>(m, "client " + client_of(m));
-    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
-    const std::string client = op->client.value_or(client_of(m));
-    svc.run_in_client_order(client_of(m), [&svc, client, op = std::move(*op)] {
-      svc.apply(handle(svc.state(),
-                       CancelKeys{client, canonical_keys(op.keys), op.force,
-                                  op.reason.value_or(""), op.msg.value_or("")},
-                       svc.make_stimulus("cancel-keys")),
-                "cancel-keys");
-    });
-    return Status::OK();
-  });
-  h.add("report-key", [&svc](const StreamMessage& m) -> Status {
-    auto op =
-        protocol::decode_stream_op<protocol::ReportKey>(m, "client " + client_of(m));
-    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
-    const std::string client = op->client.value_or(client_of(m));
-    svc.run_in_client_order(client_of(m), [&svc, client, key = op->key.canonical()] {
-      svc.apply(
-          handle(svc.state(), ReportKey{client, key}, svc.make_stimulus("report-key")),
-          "report-key");
-    });
-    return Status::OK();
-  });
-  h.add("update-data", [&svc](const StreamMessage& m) -> Status {
-    auto op = protocol::decode_stream_op<protocol::UpdateDataStream>(
-        m, "client " + client_of(m));
-    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
-    const std::string client = op->client.value_or(client_of(m));
-    std::unordered_map<std::string, std::int64_t> nbytes;
-    for (const auto& [nk, n] : op->nbytes) nbytes[nk.canonical()] = n;
-    std::vector<DataKey> data;
-    for (const auto& [key, workers] : op->who_has) {
-      DataKey d;
-      d.key = key.canonical();
-      d.prefix_name = protocol::key_split(key.wire_value());
-      d.group_name = protocol::key_split_group(key.wire_value());
-      d.workers = workers;
-      if (auto it = nbytes.find(d.key); it != nbytes.end()) d.nbytes = it->second;
-      data.push_back(std::move(d));
-    }
-    svc.run_in_client_order(client_of(m), [&svc, client, data = std::move(data)] {
-      svc.apply(
-          handle(svc.state(), UpdateData{data, client}, svc.make_stimulus("update-data")),
-          "update-data");
-    });
-    return Status::OK();
-  });
+  add_client_event_op<protocol::ClientDesiresKeys>(
+      h, svc, "client-desires-keys", [](std::string client, const auto& op) {
+        // fire_and_forget names a pseudo-client; it is ordered with the sender's ops.
+        return ClientDesiresKeys{std::move(client), canonical_keys(op.keys)};
+      });
+  add_client_event_op<protocol::ClientReleasesKeys>(
+      h, svc, "client-releases-keys", [](std::string client, const auto& op) {
+        return ClientReleasesKeys{std::move(client), canonical_keys(op.keys)};
+      });
+  add_client_event_op<protocol::CancelKeys>(
+      h, svc, "cancel-keys", [](std::string client, const auto& op) {
+        return CancelKeys{std::move(client), canonical_keys(op.keys), op.force,
+                          op.reason.value_or(""), op.msg.value_or("")};
+      });
+  add_client_event_op<protocol::ReportKey>(
+      h, svc, "report-key", [](std::string client, const auto& op) {
+        return ReportKey{std::move(client), op.key.canonical()};
+      });
+  add_client_event_op<protocol::UpdateDataStream>(h, svc, "update-data",
+                                                  update_data_event);
 }
 
 }  // namespace daskcpp::scheduler
