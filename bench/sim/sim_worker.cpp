@@ -15,6 +15,7 @@
 #include "protocol/messages/rpc_ops.hpp"
 #include "protocol/messages/uuid.hpp"
 #include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/decode.hpp"
 
 namespace daskcpp::bench {
 

@@ -1,5 +1,7 @@
 #include "protocol/comm/worker_link.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "protocol/messages/worker_ops.hpp"
 
 namespace daskcpp::protocol {

@@ -2,19 +2,16 @@
 // The protocol steps every worker takes the same way, shared by the daskcpp worker
 // (worker/server) and the benchmark's simulated worker (bench/sim), so that the
 // simulation speaks exactly what the real worker speaks:
-//  - decoding its batched-stream ops (a bad op is logged, the stream kept);
 //  - Worker._register_with_scheduler's exchange and Worker.heartbeat's;
 //  - the metrics map the scheduler reads from both;
 //  - Worker.close's last messages on the stream;
 //  - the get_data request and its reply followed by the requester's "OK".
-// Everything else (what a worker runs, stores or fetches) stays with its owner.
+// Decoding its batched-stream ops is protocol/rpc/decode.hpp's stream_op. Everything
+// else (what a worker runs, stores or fetches) stays with its owner.
 //
 // Thread safety: free functions; use each comm/stream on its loop thread only.
 
-#include <spdlog/spdlog.h>
-
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,21 +26,6 @@
 #include "protocol/status.hpp"
 
 namespace daskcpp::protocol {
-
-// A stream handler that decodes an Op and applies it. Bad scheduler input is
-// logged and skipped: the stream is the worker's only link to its scheduler.
-template <typename Op>
-StreamHandler stream_op(std::function<void(const Op&)> apply) {
-  return [apply = std::move(apply)](const StreamMessage& m) -> Status {
-    Result<Op> op = Op::decode(m.msg);
-    if (!op.ok()) {
-      spdlog::error("{}", op.status().to_string());
-      return Status::OK();
-    }
-    apply(*op);
-    return Status::OK();
-  };
-}
 
 // Writes `reg` on a fresh comm to the scheduler and reads its reply (Worker.
 // _register_with_scheduler). A refusal is Invalid "register-worker refused: <msg>".

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +37,18 @@ Result<Op> decode_stream_op(const StreamMessage& m, std::string_view who) {
   Result<Op> r = Op::decode(m.msg);
   if (!r.ok()) spdlog::error("Bad {} from {}: {}", m.op, who, r.status().message());
   return r;
+}
+
+// A stream handler that decodes an Op (decode_stream_op, naming the peer) and
+// applies it. Bad input is logged and skipped, the stream stays: for a worker it is
+// the only link to its scheduler.
+template <typename Op>
+StreamHandler stream_op(std::function<void(const Op&)> apply) {
+  return [apply = std::move(apply)](const StreamMessage& m) -> Status {
+    Result<Op> op = decode_stream_op<Op>(m, m.peer);
+    if (op.ok()) apply(*op);
+    return Status::OK();
+  };
 }
 
 // An awaitable that yields `reply` at once (the async handlers' early answer).

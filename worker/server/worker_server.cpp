@@ -16,6 +16,7 @@
 #include "protocol/messages/uuid.hpp"
 #include "protocol/messages/worker_ops.hpp"
 #include "protocol/rpc/clock.hpp"
+#include "protocol/rpc/decode.hpp"
 #include "worker/server/nanny_link.hpp"
 #include "worker/server/scheduler_messages.hpp"
 
