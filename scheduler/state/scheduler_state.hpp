@@ -31,6 +31,10 @@
 
 namespace daskcpp::scheduler {
 
+// Declared in scheduler/transitions/transition_observer.hpp; the state only holds
+// the pointer so that the engine finds it without another parameter everywhere.
+class TransitionObserver;
+
 // One line of the bounded transition log that `story` answers from.
 struct TransitionLogEntry {
   std::string key;
@@ -148,6 +152,10 @@ class SchedulerState {
   double last_time = 0;
   std::uint64_t transition_counter = 0;
 
+  // ---- transition observer (nullable; not owned) ----
+  TransitionObserver* transition_observer() const { return observer_; }
+  void set_transition_observer(TransitionObserver* observer) { observer_ = observer; }
+
   // ---- transition log ----
   void log_transition(TaskId id, TaskStatus start, TaskStatus finish,
                       std::string_view stimulus_id, double now);
@@ -198,6 +206,7 @@ class SchedulerState {
   std::map<TaskId, double> unrunnable_;
 
   std::int64_t run_id_counter_ = 0;
+  TransitionObserver* observer_ = nullptr;
 
   std::vector<TransitionLogEntry> log_;  // ring buffer
   std::size_t log_next_ = 0;

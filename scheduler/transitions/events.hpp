@@ -61,6 +61,7 @@ struct TaskFinished {  // stimulus_task_finished
   Bytes type;
   bool has_type = false;
   std::vector<StartStop> startstops;
+  WireMessageHandle wire;  // the op map as received, for plugin hooks
   friend bool operator==(const TaskFinished&, const TaskFinished&) = default;
 };
 
@@ -72,6 +73,7 @@ struct TaskErred {  // stimulus_task_erred
   ExceptionHandle traceback;  // null: nil
   std::string exception_text;
   std::string traceback_text;
+  WireMessageHandle wire;  // the op map as received, for plugin hooks
   friend bool operator==(const TaskErred&, const TaskErred&) = default;
 };
 

@@ -27,7 +27,7 @@ Status finish_known_task(SchedulerState& s, TaskId id, WorkerId wid,
     s.add_replica(id, wid);
   } else {
     TaskFinishedArgs a{wid, m.nbytes, m.type, m.has_type, m.startstops};
-    return transition(s, id, TaskStatus::memory, {&a, nullptr}, stim, recs, out);
+    return transition(s, id, TaskStatus::memory, {&a, nullptr, m.wire}, stim, recs, out);
   }
   return Status::OK();
 }
@@ -98,7 +98,7 @@ Result<Effects> stimulus_task_erred(SchedulerState& s, const TaskErred& m,
   } else {
     TaskErredArgs a{wid.value_or(kNoId<WorkerId>), *id, worker_exception(m)};
     DASKCPP_RETURN_NOT_OK(
-        transition(s, *id, TaskStatus::erred, {nullptr, &a}, stim, recs, out));
+        transition(s, *id, TaskStatus::erred, {nullptr, &a, m.wire}, stim, recs, out));
   }
   DASKCPP_RETURN_NOT_OK(transitions_then_fill_slots(s, std::move(recs), stim, out));
   return out;

@@ -48,9 +48,15 @@ struct TaskErredArgs {
   std::shared_ptr<const TaskException> exception;  // null: keep the stored one
 };
 
+// The worker's task-finished / task-erred op map as decoded (a protocol::Value,
+// opaque here): what upstream passes on as the hooks' **kwargs. Null for
+// transitions that no worker message caused.
+using WireMessageHandle = std::shared_ptr<const void>;
+
 struct TransitionArgs {
   const TaskFinishedArgs* finished = nullptr;
   const TaskErredArgs* erred = nullptr;
+  WireMessageHandle wire;
 };
 
 }  // namespace daskcpp::scheduler

@@ -58,7 +58,7 @@ Status add_to_processing(TransitionCtx& c, TaskId id, WorkerId ws) {
                           " has memory_limit set to " + std::to_string(w.memory_limit) +
                           ".";
     TaskErredArgs erred{ws, id, std::move(exc)};
-    TransitionArgs args{nullptr, &erred};
+    TransitionArgs args{nullptr, &erred, nullptr};
     return c.transition(s, id, TaskStatus::erred, args, c.stim, c.recs, c.out);
   }
   c.out.to_workers.push_back(task_to_msg(s, id, ws, c.stim.id));

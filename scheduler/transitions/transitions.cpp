@@ -1,8 +1,10 @@
 #include "scheduler/transitions/transitions.hpp"
 
+#include <optional>
 #include <string>
 
 #include "scheduler/transitions/transition_functions.hpp"
+#include "scheduler/transitions/transition_observer.hpp"
 #include "scheduler/transitions/validate.hpp"
 
 namespace daskcpp::scheduler {
@@ -25,6 +27,12 @@ Status transition(SchedulerState& s, TaskId id, TaskStatus finish,
   TaskStatus start = s.task(id).status;
   if (start == finish) return Status::OK();
   s.transition_counter += 1;
+
+  TransitionObserver* observer = s.transition_observer();
+  std::optional<LinksBefore> before;
+  if (observer != nullptr && finish == TaskStatus::forgotten) {
+    before = LinksBefore{s.task(id).dependencies, s.task(id).dependents};
+  }
 
   Recs local;
   TransitionCtx ctx{s, stim, args, local, out, &transition};
@@ -50,6 +58,11 @@ Status transition(SchedulerState& s, TaskId id, TaskStatus finish,
 
   TaskStatus actual = s.task(id).status;
   s.log_transition(id, start, actual, stim.id, stim.now);
+  if (observer != nullptr) {
+    observer->on_transition(
+        s, id, start, actual, args, stim,
+        actual == TaskStatus::forgotten && before ? &*before : nullptr);
+  }
   if (actual == TaskStatus::forgotten) s.remove_task(id);
   recs.update(local);
   return Status::OK();

@@ -60,7 +60,7 @@ Status release_processing(SchedulerState& s, WorkerId wid, const RemoveWorker& m
     TaskErredArgs a{wid, id, killed_worker(s, id, m.worker)};
     Recs r;
     DASKCPP_RETURN_NOT_OK(
-        transition(s, id, TaskStatus::erred, {nullptr, &a}, stim, r, out));
+        transition(s, id, TaskStatus::erred, {nullptr, &a, nullptr}, stim, r, out));
     recs.update(r);
   }
   return Status::OK();
