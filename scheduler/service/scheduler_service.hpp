@@ -30,6 +30,7 @@
 #include "protocol/messages/key.hpp"
 #include "protocol/status.hpp"
 #include "scheduler/service/connection_registry.hpp"
+#include "scheduler/service/transition_observers.hpp"
 #include "scheduler/state/effects.hpp"
 #include "scheduler/state/scheduler_state.hpp"
 #include "scheduler/transitions/transitions.hpp"
@@ -48,6 +49,9 @@ class SchedulerService {
   SchedulerState& state() { return state_; }
   const SchedulerState& state() const { return state_; }
   const SchedulerConfig& config() const { return state_.config(); }
+
+  // Who sees each transition (task stream, Python plugins); see transition_observers.hpp.
+  TransitionObservers& observers() { return observers_; }
 
   // "<prefix>-<unix time>" (upstream f"{prefix}-{time()}") with now = unix time.
   Stimulus make_stimulus(std::string_view prefix) const;
@@ -94,6 +98,7 @@ class SchedulerService {
  private:
   ConnectionRegistry& connections_;
   SchedulerState state_;
+  TransitionObservers observers_{state_};
   protocol::ConnectionPool pool_;
   struct ClientQueue {
     bool held = false;
