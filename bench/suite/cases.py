@@ -20,10 +20,10 @@ from typing import Callable
 from . import workloads
 from .clusters import ClusterSpec
 
-SUITES = ("core", "scheduler", "throughput", "workers")
+SUITES = ("core", "scheduler", "throughput", "plugins", "p2p", "workers")
 # The worker matrix runs issue 4's sizes (10k + 100k tasks on Python workers, ~20 min
 # for one repetition here), so it is opt-in: `--suite workers`.
-DEFAULT_SUITES = ("core", "scheduler", "throughput")
+DEFAULT_SUITES = ("core", "scheduler", "throughput", "plugins", "p2p")
 QUICK_SCALE = 0.01
 SMOKE_SCALE = 0.005
 REAL_WORKERS = 2
@@ -102,11 +102,57 @@ def core_group(scale: float) -> Group:
     cases.append(Case(f"shuffle-{parts}p", f"tasks shuffle, {rows:,} rows in {parts} partitions",
                       _plain(workloads.df_shuffle, rows=rows, partitions=parts),
                       {"rows": rows, "partitions": parts}))
+    cases.extend(_p2p_cases(scale))
     rounds = scaled(500, scale, 20)
     cases.append(Case("latency", f"{rounds} sequential submit -> result",
                       _plain(workloads.latency, rounds=rounds), {"rounds": rounds}))
     return Group("core", "core", _two_schedulers("stock", REAL_WORKERS), cases,
                  {"workers": REAL_WORKERS})
+
+
+def _p2p_cases(scale: float) -> list[Case]:
+    """The dataframe operations whose default shuffle is P2P."""
+    rows, parts = scaled(200_000, scale, 2_000), scaled(50, scale, 4)
+    sizes = {"rows": rows, "partitions": parts}
+    return [
+        Case(f"shuffle-p2p-{parts}p", f"P2P shuffle, {rows:,} rows in {parts} partitions",
+             _plain(workloads.df_shuffle_p2p, rows=rows, partitions=parts), sizes),
+        Case(f"merge-p2p-{parts}p", f"dataframe merge (p2p): {rows:,} x {max(rows // 10, 97):,} rows on k",
+             _plain(workloads.df_merge_p2p, rows=rows, partitions=parts), sizes),
+        Case(f"set_index-p2p-{parts}p", f"set_index (p2p) on a permuted column, {rows:,} rows",
+             _plain(workloads.df_set_index_p2p, rows=rows, partitions=parts), sizes),
+    ]
+
+
+def p2p_group(scale: float) -> Group:
+    """The P2P cases on both schedulers x both worker kinds (the shuffle worker
+    plugin runs inside daskcpp-worker's embedded Python)."""
+    variants = {f"{s}+{w}": ClusterSpec(s, w, REAL_WORKERS)
+                for s, w in (("stock", "stock"), ("daskcpp", "stock"),
+                             ("stock", "daskcpp"), ("daskcpp", "daskcpp"))}
+    return Group("p2p", "matrix", variants, _p2p_cases(scale), {"workers": REAL_WORKERS})
+
+
+def plugins_group(scale: float) -> Group:
+    """Pure scheduler throughput (simulated workers) with and without a scheduler
+    plugin that has a `transition` hook: without one daskcpp's hot path runs no
+    Python; with one every transition calls it, as stock does."""
+    n = scaled(20_000, scale, 100)
+    chunks = scaled(7_500, scale, 100)
+    cases = [
+        Case(f"map-{human(n)}", f"client.map of {n:,} tasks",
+             _plain(workloads.sim_map, n=n), {"tasks": n, "graph": "map"}),
+        Case(f"array-{human(chunks)}ch", f"(ones({chunks:,}, chunks=1) + 1).sum()",
+             _plain(workloads.sim_array, chunks=chunks), {"chunks": chunks, "graph": "array"}),
+    ]
+    workers = SIM_WORKERS_DEFAULT
+    variants = {
+        "stock": ClusterSpec("stock", "sim", workers),
+        "stock+plugin": ClusterSpec("stock", "sim", workers, plugin=True),
+        "daskcpp": ClusterSpec("daskcpp", "sim", workers),
+        "daskcpp+plugin": ClusterSpec("daskcpp", "sim", workers, plugin=True),
+    }
+    return Group("plugins", f"sim-{workers}", variants, cases, {"workers": workers})
 
 
 def scheduler_groups(scale: float) -> list[Group]:
@@ -168,6 +214,10 @@ def build_groups(suites: list[str], scale: float, sim_worker_counts: tuple[int, 
             groups.extend(scheduler_groups(scale))
         elif suite == "throughput":
             groups.extend(throughput_groups(scale, sim_worker_counts))
+        elif suite == "plugins":
+            groups.append(plugins_group(scale))
+        elif suite == "p2p":
+            groups.append(p2p_group(scale))
         elif suite == "workers":
             groups.append(workers_group(scale))
         else:

@@ -34,10 +34,14 @@ class ClusterSpec:
     workers: str  # stock | daskcpp | sim
     n_workers: int
     nthreads: int = 1
+    # Registers tasks.NoopTransitionPlugin before the cases run: the cost of a
+    # scheduler plugin with a transition hook.
+    plugin: bool = False
 
     def describe(self) -> str:
         kind = {"stock": "dask worker", "daskcpp": "daskcpp-worker", "sim": "simulated"}[self.workers]
-        return f"{self.scheduler} scheduler + {self.n_workers} x {kind} ({self.nthreads} thread)"
+        with_plugin = ", no-op transition plugin" if self.plugin else ""
+        return f"{self.scheduler} scheduler + {self.n_workers} x {kind} ({self.nthreads} thread){with_plugin}"
 
 
 def build_paths(build_dir: Path) -> dict[str, Path]:

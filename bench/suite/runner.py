@@ -117,6 +117,8 @@ class Runner:
                 live["cluster"] = BenchCluster(spec, workdir, self.build_dir)
                 live["client"] = Client(live["cluster"].address, timeout=60)
                 _warm_up(live["client"], spec.workers)
+                if spec.plugin:
+                    live["client"].register_plugin(tasks.NoopTransitionPlugin())
             except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
                 log(f"{where}: cluster failed to start: {_first_line(repr(exc))}")
                 stop()

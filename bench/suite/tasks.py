@@ -6,6 +6,8 @@ reference, as user code in a package would be sent."""
 
 from __future__ import annotations
 
+from distributed.diagnostics.plugin import SchedulerPlugin
+
 
 def inc(x: int) -> int:
     return x + 1
@@ -32,3 +34,25 @@ def partition_summary(df):
 
     return pd.DataFrame({"rows": [len(df)], "v_sum": [int(df["v"].sum())],
                          "keys": [sorted(int(k) for k in df["k"].unique())]})
+
+
+def right_part(bounds: tuple[int, int]):
+    """The right side of the merge benchmark: rows start..stop-1 with k in 0..96
+    (scrambled differently from frame_part) and w = 2 * row number."""
+    import numpy as np
+    import pandas as pd
+
+    start, stop = bounds
+    v = np.arange(start, stop, dtype=np.int64)
+    return pd.DataFrame({"k": (v * 104729) % 97, "w": 2 * v})
+
+
+class NoopTransitionPlugin(SchedulerPlugin):
+    """A scheduler plugin with a `transition` hook that does nothing: what a
+    typical diagnostics plugin costs per transition (the bench's "+plugin"
+    variants). Importable on the scheduler, so cloudpickle sends it by reference."""
+
+    name = "bench-noop-transition"
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        pass

@@ -185,6 +185,78 @@ def df_shuffle(client: Client, rows: int, partitions: int, timeout: float) -> Me
     return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
 
 
+P2P = {"dataframe.shuffle.method": "p2p"}
+
+
+def _assert_p2p(collection, prefix: str) -> None:
+    """The graph must take the P2P path: it has `<prefix>-transfer` tasks. Not timed."""
+    keys = collection.optimize().__dask_graph__().keys()
+    if not any(isinstance(k, tuple) and str(k[0]).startswith(f"{prefix}-transfer") for k in keys):
+        raise WrongResult(f"no {prefix}-transfer task in the graph: the P2P path was not taken")
+
+
+def df_shuffle_p2p(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
+    """A P2P shuffle on k (the default method on a distributed cluster); checked
+    as df_shuffle."""
+    with dask.config.set(P2P):
+        shuffled = _frame(rows, partitions).shuffle("k")
+        summary = shuffled.map_partitions(tasks.partition_summary, meta=tasks.partition_summary(
+            tasks.frame_part((0, 0))))
+        n_tasks = graph_tasks(summary)
+        _assert_p2p(summary, "shuffle")
+        start = time.perf_counter()
+        got = client.compute(summary).result(timeout=timeout)
+        elapsed = time.perf_counter() - start
+    key_owner: dict[int, int] = {}
+    for part, keys in enumerate(got["keys"]):
+        for k in keys:
+            if key_owner.setdefault(k, part) != part:
+                raise WrongResult(f"p2p shuffle: key {k} in partitions {key_owner[k]} and {part}")
+    check_equal("p2p shuffle: rows", int(got["rows"].sum()), rows)
+    check_equal("p2p shuffle: sum of v", int(got["v_sum"].sum()), rows * (rows - 1) // 2)
+    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
+def df_merge_p2p(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
+    """A hash join of two generated frames on k through P2P; the row count and the
+    sums of the joined columns are checked against pandas."""
+    right_rows = max(rows // 10, 97)
+    bounds = np.linspace(0, right_rows, max(partitions // 2, 2) + 1).astype(int).tolist()
+    right = dd.from_map(tasks.right_part, list(zip(bounds[:-1], bounds[1:])),
+                        meta=tasks.right_part((0, 0)))
+    with dask.config.set(P2P):
+        joined = dd.merge(_frame(rows, partitions), right, on="k", shuffle_method="p2p")
+        summary = joined.map_partitions(
+            lambda p: pd.DataFrame({"rows": [len(p)], "v": [int(p["v"].sum())], "w": [int(p["w"].sum())]}),
+            meta={"rows": "int64", "v": "int64", "w": "int64"})
+        n_tasks = graph_tasks(summary)
+        _assert_p2p(summary, "hash-join")
+        start = time.perf_counter()
+        got = client.compute(summary).result(timeout=timeout)
+        elapsed = time.perf_counter() - start
+    expected = tasks.frame_part((0, rows)).merge(tasks.right_part((0, right_rows)), on="k")
+    check_equal("p2p merge: rows", int(got["rows"].sum()), len(expected))
+    check_equal("p2p merge: sum of v", int(got["v"].sum()), int(expected["v"].sum()))
+    check_equal("p2p merge: sum of w", int(got["w"].sum()), int(expected["w"].sum()))
+    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
+def df_set_index_p2p(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
+    """set_index on a scrambled column through P2P (divisions, then the shuffle);
+    the index must come back sorted and complete."""
+    frame = _frame(rows, partitions)
+    frame = frame.assign(s=(frame["v"] * 7907) % rows)  # a permutation of 0..rows-1
+    with dask.config.set(P2P):
+        indexed = frame.set_index("s")
+        start = time.perf_counter()
+        got = client.compute(indexed.index).result(timeout=timeout)
+        elapsed = time.perf_counter() - start
+        n_tasks = graph_tasks(indexed)
+        _assert_p2p(indexed, "shuffle")
+    check_equal("p2p set_index: index", got.tolist(), list(range(rows)))
+    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
 def latency(client: Client, rounds: int, timeout: float) -> Measurement:
     """`rounds` sequential submit -> result round trips."""
     samples = []

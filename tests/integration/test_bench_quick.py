@@ -25,7 +25,7 @@ from cluster import REPO_ROOT
 HAS_SIM = (REPO_ROOT / "bench" / "sim" / "main.cpp").is_file()
 BINARIES = ("scheduler/daskcpp-scheduler", "worker/daskcpp-worker") + (
     ("bench/daskcpp-simworker",) if HAS_SIM else ())
-SUITES = {"core", "workers"} | ({"scheduler", "throughput"} if HAS_SIM else set())
+SUITES = {"core", "p2p", "workers"} | ({"scheduler", "throughput", "plugins"} if HAS_SIM else set())
 
 
 def _build_dir() -> Path:
