@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
+from dask.utils import format_bytes
+
 from . import workloads
 from .clusters import ClusterSpec
 
@@ -124,13 +126,20 @@ def _p2p_cases(scale: float) -> list[Case]:
     ]
 
 
-def p2p_group(scale: float) -> Group:
+def p2p_groups(scale: float) -> list[Group]:
     """The P2P cases on both schedulers x both worker kinds (the shuffle worker
-    plugin runs inside daskcpp-worker's embedded Python)."""
+    plugin runs inside daskcpp-worker's embedded Python), then the 1 GB shuffle on
+    a cluster of its own, whose peak worker RSS is the memory figure."""
     variants = {f"{s}+{w}": ClusterSpec(s, w, REAL_WORKERS)
                 for s, w in (("stock", "stock"), ("daskcpp", "stock"),
                              ("stock", "daskcpp"), ("daskcpp", "daskcpp"))}
-    return Group("p2p", "matrix", variants, _p2p_cases(scale), {"workers": REAL_WORKERS})
+    rows = scaled(62_500_000, scale, 20_000)  # 1 GB at scale 1
+    large = Case("shuffle-p2p-large",
+                 f"P2P shuffle of {rows:,} random rows ({format_bytes(16 * rows)}) in 50 partitions",
+                 _plain(workloads.df_shuffle_p2p_large, rows=rows, partitions=50), {"rows": rows})
+    params = {"workers": REAL_WORKERS}
+    return [Group("p2p", "matrix", variants, _p2p_cases(scale), params),
+            Group("p2p", "memory", variants, [large], params, max_reps=1)]
 
 
 def plugins_group(scale: float) -> Group:
@@ -217,7 +226,7 @@ def build_groups(suites: list[str], scale: float, sim_worker_counts: tuple[int, 
         elif suite == "plugins":
             groups.append(plugins_group(scale))
         elif suite == "p2p":
-            groups.append(p2p_group(scale))
+            groups.extend(p2p_groups(scale))
         elif suite == "workers":
             groups.append(workers_group(scale))
         else:

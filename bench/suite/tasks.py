@@ -47,6 +47,16 @@ def right_part(bounds: tuple[int, int]):
     return pd.DataFrame({"k": (v * 104729) % 97, "w": 2 * v})
 
 
+def random_part(i: int, rows: int):
+    """Partition i of the large shuffle: `rows` rows of (k: int64 in 0..10**6,
+    v: float64), 16 bytes a row, seeded by i."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(i)
+    return pd.DataFrame({"k": rng.integers(0, 10**6, rows), "v": rng.random(rows)})
+
+
 class NoopTransitionPlugin(SchedulerPlugin):
     """A scheduler plugin with a `transition` hook that does nothing: what a
     typical diagnostics plugin costs per transition (the bench's "+plugin"

@@ -257,6 +257,23 @@ def df_set_index_p2p(client: Client, rows: int, partitions: int, timeout: float)
     return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
 
 
+def df_shuffle_p2p_large(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
+    """The memory case: a P2P shuffle of `rows` random rows (16 bytes each) in
+    `partitions` partitions, reduced to the row count; the group's peak worker RSS
+    is the figure that matters."""
+    per_part = rows // partitions
+    frame = dd.from_map(tasks.random_part, range(partitions), rows=per_part,
+                        meta=tasks.random_part(0, 0))
+    with dask.config.set(P2P):
+        counted = frame.shuffle("k").map_partitions(len).sum()
+        _assert_p2p(frame.shuffle("k"), "shuffle")
+        start = time.perf_counter()
+        got = client.compute(counted).result(timeout=timeout)
+        elapsed = time.perf_counter() - start
+    check_equal("large p2p shuffle: rows", int(got), per_part * partitions)
+    return Measurement({"time_s": elapsed}, {"rows": per_part * partitions})
+
+
 def latency(client: Client, rounds: int, timeout: float) -> Measurement:
     """`rounds` sequential submit -> result round trips."""
     samples = []
