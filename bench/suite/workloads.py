@@ -151,7 +151,7 @@ def _frame(rows: int, partitions: int) -> dd.DataFrame:
 
 def df_groupby(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
     """groupby("k").v.sum() on a generated frame. With many partitions dask
-    picks a shuffle-based reduction: the tasks method, as daskcpp has no P2P."""
+    picks a shuffle-based reduction: the tasks method here (the P2P cases are separate)."""
     with dask.config.set({"dataframe.shuffle.method": "tasks"}):
         result = _frame(rows, partitions).groupby("k").v.sum()
         n_tasks = graph_tasks(result)
