@@ -231,3 +231,17 @@ def test_fire_and_forget_survives_the_client_closing(cluster):
         _fire_and_forget_chain(first, prefix)
     with Client(cluster.address, timeout=15) as second:
         wait_for(lambda: [m for _, m in second.get_events(prefix)] == [2], timeout=10, what="b's event")
+
+
+# ---- story and worker logs ------------------------------------------------------
+
+
+@no_nanny
+def test_story_and_worker_logs(client):
+    key = f"story-{client.id}"
+    assert client.submit(tasks.inc, 1, key=key).result(timeout=RESULT_TIMEOUT) == 2
+    story = [t[1:4] for t in client.story(key) if t[0] == "scheduler"]
+    assert story == [(key, "released", "waiting"), (key, "waiting", "processing"), (key, "processing", "memory")]
+    logs = client.get_worker_logs(n=1)
+    assert set(logs) == set(client.scheduler_info()["workers"])
+    assert all(len(entries) == 1 and len(entries[0]) == 2 for entries in logs.values())

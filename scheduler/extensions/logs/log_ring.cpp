@@ -5,7 +5,9 @@
 #include <ctime>
 
 #include "protocol/rpc/error_reply.hpp"
+#include "scheduler/service/broadcast.hpp"
 #include "scheduler/service/extension_context.hpp"
+#include "scheduler/service/scheduler_service.hpp"
 
 namespace daskcpp::scheduler {
 
@@ -106,12 +108,37 @@ Value get_logs(LogRing& ring, RpcRequest& req) {
   return ring.get_logs(start, n, timestamps);
 }
 
+// Scheduler.get_worker_logs: each worker's (or nanny's) own get_logs, as
+// {address: logs}.
+asio::awaitable<Value> worker_logs(SchedulerService& svc, RpcRequest& req) {
+  const Value* n = req.arg("n");
+  std::vector<std::string> workers;
+  if (const Value* w = req.arg("workers"); w != nullptr && w->is_array()) {
+    for (const Value& a : w->as_array()) {
+      if (a.is_str()) workers.push_back(a.as_str());
+    }
+  } else {
+    const SchedulerState& s = svc.state();
+    for (WorkerId id : s.workers_by_address()) workers.push_back(s.worker(id).address);
+  }
+  BroadcastOptions options;
+  const Value* nanny = req.arg("nanny");
+  options.to_nanny = nanny != nullptr && nanny->is_bool() && nanny->as_bool();
+  protocol::Map msg{{Value("op"), Value("get_logs")},
+                    {Value("n"), n != nullptr ? *n : Value()}};
+  co_return co_await broadcast(svc, std::move(workers), std::move(msg), options);
+}
+
 }  // namespace
 
 void register_log_handlers(ExtensionContext& server, std::shared_ptr<LogRing> ring) {
   for (const char* op : {"logs", "get_logs"}) {
     server.rpc.add_sync(op, [ring](RpcRequest& req) { return get_logs(*ring, req); });
   }
+  SchedulerService& svc = server.service;
+  server.rpc.add("worker_logs", [&svc](RpcRequest& req) -> asio::awaitable<Value> {
+    co_return co_await worker_logs(svc, req);
+  });
 }
 
 }  // namespace daskcpp::scheduler

@@ -61,7 +61,8 @@ class LogRing final : public spdlog::sinks::base_sink<std::mutex> {
   std::deque<LogRecord> records_;  // guarded by base_sink's mutex_
 };
 
-// `logs` and `get_logs` over `ring`.
+// `logs` and `get_logs` over `ring`, and `worker_logs` (the workers' own, by
+// broadcast).
 void register_log_handlers(ExtensionContext& server, std::shared_ptr<LogRing> ring);
 
 }  // namespace daskcpp::scheduler
