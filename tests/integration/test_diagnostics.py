@@ -245,3 +245,14 @@ def test_story_and_worker_logs(client):
     logs = client.get_worker_logs(n=1)
     assert set(logs) == set(client.scheduler_info()["workers"])
     assert all(len(entries) == 1 and len(entries[0]) == 2 for entries in logs.values())
+
+
+def test_task_stream_from_a_daskcpp_worker(worker_cluster):
+    worker_cluster.add_daskcpp_worker("w1", nthreads=1)
+    with worker_cluster.client(1) as client, get_task_stream(client) as ts:
+        futures = client.map(tasks.inc, range(3), pure=False)
+        assert client.gather(futures) == [1, 2, 3]
+    assert sorted(r["key"] for r in ts.data) == sorted(f.key for f in futures)
+    for record in ts.data:
+        assert sorted(record) == FINISHED_FIELDS
+        assert record["status"] == "OK" and record["typename"] == "int"
