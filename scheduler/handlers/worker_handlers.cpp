@@ -107,6 +107,9 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(ExtensionContext& server,
   reply.worker_plugins = Value(plugins.worker);
   (void)req.comm->write(reply.encode());
   svc.send_effects(std::move(*fx));
+  server.log_event({address}, protocol::make_map({{"action", Value("add-worker")}}));
+  server.log_event({"all"}, protocol::make_map({{"action", Value("add-worker")},
+                                                {"worker", Value(address)}}));
   spdlog::info("Register worker addr: {} name: {}", address, name);
   spdlog::info("Starting worker compute stream, {}", address);
   address_out = address;

@@ -157,6 +157,12 @@ def test_events_from_the_client(client):
     assert client.get_events(other)[-1][1] == "both"
     everything = client.get_events()
     assert isinstance(everything, dict)
+    # The scheduler's own events: this client's arrival, under "all" and its id.
+    add_client = {"action": "add-client", "client": client.id}
+    assert [m for _, m in everything[client.id]][:1] == [add_client]
+    assert add_client in [m for _, m in everything["all"]]
+    for worker in client.scheduler_info()["workers"]:
+        assert {"action": "add-worker"} in [m for _, m in everything[worker]]
     assert [m for _, m in everything[topic] if m != PROBE] == [{"a": 1}, "both"]
     assert [m for _, m in everything[other]] == ["both"]
 
@@ -239,7 +245,8 @@ def test_fire_and_forget_survives_the_client_closing(cluster):
 @no_nanny
 def test_story_and_worker_logs(client):
     key = f"story-{client.id}"
-    assert client.submit(tasks.inc, 1, key=key).result(timeout=RESULT_TIMEOUT) == 2
+    future = client.submit(tasks.inc, 1, key=key)
+    assert future.result(timeout=RESULT_TIMEOUT) == 2
     story = [t[1:4] for t in client.story(key) if t[0] == "scheduler"]
     assert story == [(key, "released", "waiting"), (key, "waiting", "processing"), (key, "processing", "memory")]
     logs = client.get_worker_logs(n=1)
