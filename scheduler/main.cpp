@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   }
   options.config = settings->config;
   options.worker_ttl_seconds = settings->worker_ttl_seconds;
+  options.log_length = settings->log_length;
   options.python_executable = cli->python;
   if (options.python_executable.empty()) {
     if (const char* env = std::getenv("DASKCPP_PYTHON")) options.python_executable = env;

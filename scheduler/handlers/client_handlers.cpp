@@ -43,6 +43,8 @@ void remove_client(ExtensionContext& server, const std::string& id) {
   if (client == nullptr || client->removed) return;
   client->removed = true;
   spdlog::info("Remove client {}", id);
+  server.log_event({"all", id}, protocol::make_map({{"action", Value("remove-client")},
+                                                    {"client", Value(id)}}));
   remove_client_from_core(server, id);
 }
 
@@ -56,6 +58,8 @@ asio::awaitable<Value> add_client(ExtensionContext& server, RpcRequest& req) {
   }
   const std::string id = id_value->as_str();
   spdlog::info("Receive client connection: {}", id);
+  server.log_event({"all", id}, protocol::make_map({{"action", Value("add-client")},
+                                                    {"client", Value(id)}}));
   auto stream =
       protocol::BatchedStream::make(req.comm, server.options.client_stream_interval);
   if (ClientConnection* old = server.connections.find_client(id)) {

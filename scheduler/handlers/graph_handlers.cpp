@@ -163,6 +163,15 @@ void start_update_graph(ExtensionContext& server,
 
 }  // namespace
 
+// The client whose stream carried `m` (the stream's context), whatever client the
+// op itself names: fire_and_forget sends client-desires-keys naming the
+// "fire-and-forget" pseudo-client, and it must still wait behind the sender's
+// update-graph of that very key.
+std::string sender_of(const StreamMessage& m) {
+  const Value* v = m.extra.find("client");
+  return v != nullptr && v->is_str() ? v->as_str() : client_of(m);
+}
+
 // A client stream op that is one core event: decode it (a bad one is logged and
 // skipped; the client stays), turn it into the event for the client it names (or the
 // sender), and handle it in the sender's order, behind any update-graph of the sender
@@ -171,7 +180,7 @@ template <typename Op, typename ToEvent>
 void add_client_event_op(protocol::StreamHandlers& h, SchedulerService& svc,
                          const char* name, ToEvent to_event) {
   h.add(name, [&svc, name, to_event](const StreamMessage& m) -> Status {
-    const std::string sender = client_of(m);
+    const std::string sender = sender_of(m);
     auto op = protocol::decode_stream_op<Op>(m, "client " + sender);
     if (!op.ok()) return Status::OK();
     SchedulerEvent event = to_event(op->client.value_or(sender), *op);
@@ -199,25 +208,9 @@ UpdateData update_data_event(std::string client, const protocol::UpdateDataStrea
   return event;
 }
 
-void register_graph_handlers(ExtensionContext& server,
-                             python_compat::GraphMaterializer& materializer) {
+void register_client_key_ops(ExtensionContext& server) {
   SchedulerService& svc = server.service;
   auto& h = server.client_stream;
-  h.add("update-graph", [&server, &svc, &materializer](const StreamMessage& m) -> Status {
-    auto op =
-        protocol::decode_stream_op<protocol::UpdateGraph>(m, "client " + client_of(m));
-    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
-    const std::string client = op->client.value_or(client_of(m));
-    double fifo = op->fifo_timeout_seconds().ok() ? *op->fifo_timeout_seconds() : 0.1;
-    const Value* prio = m.msg.find("internal_priority");
-    Value internal_priority = prio != nullptr ? *prio : Value();
-    auto msg = std::make_shared<const protocol::UpdateGraph>(std::move(*op));
-    svc.run_in_client_order(
-        client, [&server, &materializer, client, msg, internal_priority, fifo] {
-          start_update_graph(server, materializer, client, msg, internal_priority, fifo);
-        });
-    return Status::OK();
-  });
   add_client_event_op<protocol::ClientDesiresKeys>(
       h, svc, "client-desires-keys", [](std::string client, const auto& op) {
         // fire_and_forget names a pseudo-client; it is ordered with the sender's ops.
@@ -238,6 +231,28 @@ void register_graph_handlers(ExtensionContext& server,
       });
   add_client_event_op<protocol::UpdateDataStream>(h, svc, "update-data",
                                                   update_data_event);
+}
+
+void register_graph_handlers(ExtensionContext& server,
+                             python_compat::GraphMaterializer& materializer) {
+  SchedulerService& svc = server.service;
+  auto& h = server.client_stream;
+  h.add("update-graph", [&server, &svc, &materializer](const StreamMessage& m) -> Status {
+    auto op =
+        protocol::decode_stream_op<protocol::UpdateGraph>(m, "client " + client_of(m));
+    if (!op.ok()) return Status::OK();  // a bad op is skipped; the client stays
+    const std::string client = op->client.value_or(client_of(m));
+    double fifo = op->fifo_timeout_seconds().ok() ? *op->fifo_timeout_seconds() : 0.1;
+    const Value* prio = m.msg.find("internal_priority");
+    Value internal_priority = prio != nullptr ? *prio : Value();
+    auto msg = std::make_shared<const protocol::UpdateGraph>(std::move(*op));
+    svc.run_in_client_order(
+        client, [&server, &materializer, client, msg, internal_priority, fifo] {
+          start_update_graph(server, materializer, client, msg, internal_priority, fifo);
+        });
+    return Status::OK();
+  });
+  register_client_key_ops(server);
 }
 
 }  // namespace daskcpp::scheduler

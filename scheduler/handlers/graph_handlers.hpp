@@ -18,7 +18,13 @@ namespace daskcpp::scheduler {
 
 struct ExtensionContext;
 
+// Every op below: update-graph and register_client_key_ops.
 void register_graph_handlers(ExtensionContext& server,
                              python_compat::GraphMaterializer& materializer);
+
+// The ops that are one core event each (client-desires-keys, client-releases-keys,
+// cancel-keys, report-key, update-data), ordered by the client whose stream carried
+// them even when the op names another client (fire_and_forget).
+void register_client_key_ops(ExtensionContext& server);
 
 }  // namespace daskcpp::scheduler

@@ -107,6 +107,9 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(ExtensionContext& server,
   reply.worker_plugins = Value(plugins.worker);
   (void)req.comm->write(reply.encode());
   svc.send_effects(std::move(*fx));
+  server.log_event({address}, protocol::make_map({{"action", Value("add-worker")}}));
+  server.log_event({"all"}, protocol::make_map({{"action", Value("add-worker")},
+                                                {"worker", Value(address)}}));
   spdlog::info("Register worker addr: {} name: {}", address, name);
   spdlog::info("Starting worker compute stream, {}", address);
   address_out = address;
@@ -241,22 +244,62 @@ Status worker_status_change(SchedulerService& svc, const StreamMessage& m) {
   return Status::OK();
 }
 
-Status log_event_from_worker(const StreamMessage& m) {
-  const Value* msg = m.msg.find("msg");
-  if (msg != nullptr && msg->is_map()) {
-    const Value* action = msg->find("action");
-    if (action != nullptr && action->is_str() && action->as_str() == "closing-worker") {
-      spdlog::info("Worker {} is closing", m.peer);
+// Scheduler.log_worker_event: a dict message learns which worker sent it (unless
+// the topic is that worker's own address), then it is an ordinary log_event. Tasks
+// reach this through get_worker().log_event, distributed.print and distributed.warn.
+Status log_event_from_worker(const LogEvent& log_event, const StreamMessage& m) {
+  const std::string worker = worker_of(m);
+  const Value* topic = m.msg.find("topic");
+  std::vector<std::string> topics;
+  if (topic != nullptr && topic->is_str()) {
+    topics.push_back(topic->as_str());
+  } else if (topic != nullptr && topic->is_array()) {
+    for (const Value& t : topic->as_array()) {
+      if (t.is_str()) topics.push_back(t.as_str());
     }
   }
+  if (topics.empty()) {
+    spdlog::warn("Bad log-event from {}: no topic", worker);
+    return Status::OK();
+  }
+  const Value* found = m.msg.find("msg");
+  Value msg = found != nullptr ? *found : Value();
+  if (msg.is_map()) {
+    const Value* action = msg.find("action");
+    if (action != nullptr && action->is_str() && action->as_str() == "closing-worker") {
+      spdlog::info("Worker {} is closing", worker);
+    }
+    // Upstream compares the topic argument itself with the address, so a list of
+    // topics always gets the field.
+    const bool own_topic = topic->is_str() && topic->as_str() == worker;
+    if (!own_topic) msg.set("worker", Value(worker));
+  }
+  log_event(topics, msg);
   return Status::OK();
+}
+
+// task-finished / task-erred keep their op map for the transition observers (the
+// task stream's record, plugin transition kwargs) — copied only while someone
+// observes, so the unobserved hot path pays one null test.
+template <typename Event>
+Event with_wire(const SchedulerState& state, const StreamMessage& m, Event event) {
+  if (state.transition_observer() != nullptr) {
+    event.wire = std::make_shared<const Value>(m.msg);
+  }
+  return event;
 }
 
 void register_stream_handlers(ExtensionContext& server) {
   SchedulerService& svc = server.service;
   auto& h = server.worker_stream;
-  add_event_op<protocol::TaskFinished>(h, svc, "task-finished", task_finished_event);
-  add_event_op<protocol::TaskErred>(h, svc, "task-erred", task_erred_event);
+  add_event_op<protocol::TaskFinished>(
+      h, svc, "task-finished", [&svc](const StreamMessage& m, auto op) {
+        return with_wire(svc.state(), m, task_finished_event(m, std::move(op)));
+      });
+  add_event_op<protocol::TaskErred>(
+      h, svc, "task-erred", [&svc](const StreamMessage& m, auto op) {
+        return with_wire(svc.state(), m, task_erred_event(m, std::move(op)));
+      });
   add_event_op<protocol::ReleaseWorkerData>(
       h, svc, "release-worker-data", [](const StreamMessage& m, auto op) {
         return ReleaseWorkerData{worker_of(m), op.key.canonical()};
@@ -279,7 +322,9 @@ void register_stream_handlers(ExtensionContext& server) {
       });
   h.add("worker-status-change",
         [&svc](const StreamMessage& m) { return worker_status_change(svc, m); });
-  h.add("log-event", log_event_from_worker);
+  h.add("log-event", [log_event = server.log_event](const StreamMessage& m) {
+    return log_event_from_worker(log_event, m);
+  });
   h.add("keep-alive", [](const StreamMessage&) -> Status { return Status::OK(); });
   // We never send steal-request, so a response can only be stale.
   h.add("steal-response", [](const StreamMessage&) -> Status { return Status::OK(); });

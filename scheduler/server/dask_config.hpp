@@ -14,8 +14,8 @@
 // Settings read: allowed-failures, worker-saturation, worker-ttl,
 // unknown-task-duration, bandwidth, default-data-size (and
 // distributed.scheduler.validate), and distributed.worker.memory.rebalance.{sender-min,
-// recipient-max, sender-recipient-gap} for rebalance. Pure functions plus one loader;
-// startup only.
+// recipient-max, sender-recipient-gap} for rebalance, distributed.admin.log-length. Pure
+// functions plus one loader; startup only.
 
 #include <map>
 #include <string>
@@ -42,6 +42,7 @@ void parse_config_env(const std::vector<std::string>& environ, FlatConfig& out);
 struct SchedulerSettings {
   SchedulerConfig config;
   double worker_ttl_seconds = 300;  // <= 0: never expire
+  std::size_t log_length = 10000;   // distributed.admin.log-length
 };
 
 // Applies the flattened config over the defaults; a value that does not parse

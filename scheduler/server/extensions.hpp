@@ -7,6 +7,7 @@
 
 #include "scheduler/extensions/events/events_extension.hpp"
 #include "scheduler/extensions/plugins/plugin_store.hpp"
+#include "scheduler/extensions/task_stream/task_stream.hpp"
 #include "scheduler/service/extension_context.hpp"
 
 namespace daskcpp::python_compat {
@@ -17,7 +18,8 @@ namespace daskcpp::scheduler {
 
 class Extensions {
  public:
-  explicit Extensions(ConnectionRegistry& connections) : events(connections) {}
+  Extensions(ConnectionRegistry& connections, TransitionObservers& observers)
+      : events(connections), task_stream(observers) {}
 
   // Scheduler.log_event, for ExtensionContext::log_event.
   LogEvent log_event_fn();
@@ -27,6 +29,7 @@ class Extensions {
 
   EventsExtension events;
   PluginStore plugins;
+  TaskStream task_stream;
 };
 
 }  // namespace daskcpp::scheduler

@@ -11,6 +11,7 @@
 #include "protocol/rpc/clock.hpp"
 #include "python_compat/graph_materializer.hpp"
 #include "python_compat/interpreter.hpp"
+#include "scheduler/extensions/logs/log_ring.hpp"
 #include "scheduler/server/extensions.hpp"
 #include "scheduler/server/host_ip.hpp"
 #include "scheduler/server/run_files.hpp"
@@ -70,12 +71,18 @@ SchedulerServer::SchedulerServer(SchedulerOptions options)
       ttl_timer_(io_) {
   service_ =
       std::make_unique<SchedulerService>(connections_, options_.config, options_.comm);
+  // ServerNode._setup_logging: from now on the process's log also goes to the ring
+  // `get_logs` answers from.
+  log_ring_ = std::make_shared<LogRing>(options_.log_length);
+  spdlog::default_logger()->sinks().push_back(log_ring_);
 }
 
-SchedulerServer::~SchedulerServer() = default;
+SchedulerServer::~SchedulerServer() {
+  std::erase(spdlog::default_logger()->sinks(), log_ring_);
+}
 
 void SchedulerServer::register_handlers() {
-  extensions_ = std::make_unique<Extensions>(connections_);
+  extensions_ = std::make_unique<Extensions>(connections_, service_->observers());
   extension_context_ = std::make_unique<ExtensionContext>(
       ExtensionContext{io_, *service_, connections_, rpc_handlers_,
                        client_stream_handlers_, worker_stream_handlers_, options_,
@@ -87,6 +94,7 @@ void SchedulerServer::register_handlers() {
 // The server's own ops, not about tasks: `identity` (protocol.md §5.6; upstream
 // Scheduler.identity) and `terminate` (upstream Scheduler.close via Client.shutdown).
 void SchedulerServer::register_server_handlers() {
+  register_log_handlers(*extension_context_, log_ring_);
   rpc_handlers_.add_sync("identity",
                          [this](protocol::RpcRequest& req) -> protocol::Value {
                            std::int64_t n_workers = -1;

@@ -42,6 +42,7 @@ namespace daskcpp::scheduler {
 
 class SchedulerService;
 class Extensions;
+class LogRing;
 struct ExtensionContext;
 
 namespace asio = protocol::asio;
@@ -110,6 +111,7 @@ class SchedulerServer {
   ConnectionRegistry connections_;
   std::unique_ptr<SchedulerService> service_;
   std::unique_ptr<Extensions> extensions_;
+  std::shared_ptr<LogRing> log_ring_;
   std::unique_ptr<ExtensionContext> extension_context_;
   std::unique_ptr<python_compat::Interpreter> interpreter_;
   std::unique_ptr<python_compat::GraphMaterializer> materializer_;

@@ -27,6 +27,7 @@ struct SchedulerOptions {
   // distributed.scheduler.* (dask_config.hpp reads them).
   SchedulerConfig config;
   double worker_ttl_seconds = 300;  // distributed.scheduler.worker-ttl; <= 0: off
+  std::size_t log_length = 10000;   // distributed.admin.log-length (get_logs ring)
   // The Python environment that materializes graphs; "" = the build-time venv.
   std::string python_executable;
 };

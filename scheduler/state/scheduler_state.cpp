@@ -490,12 +490,22 @@ void SchedulerState::log_transition(TaskId id, TaskStatus start, TaskStatus fini
 
 std::vector<TransitionLogEntry> SchedulerState::story(
     std::string_view key_or_stimulus) const {
+  return story(std::vector<std::string>{std::string(key_or_stimulus)});
+}
+
+std::vector<TransitionLogEntry> SchedulerState::story(
+    const std::vector<std::string>& keys_or_stimuli) const {
   std::vector<TransitionLogEntry> out;
   std::size_t n = log_.size();
   std::size_t start = log_wrapped_ ? log_next_ : 0;
   for (std::size_t i = 0; i < n; ++i) {
     const TransitionLogEntry& e = log_[(start + i) % n];
-    if (e.key == key_or_stimulus || e.stimulus_id == key_or_stimulus) out.push_back(e);
+    for (const std::string& k : keys_or_stimuli) {
+      if (e.key == k || e.stimulus_id == k) {
+        out.push_back(e);
+        break;
+      }
+    }
   }
   return out;
 }

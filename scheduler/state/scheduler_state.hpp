@@ -161,6 +161,9 @@ class SchedulerState {
                       std::string_view stimulus_id, double now);
   // Transitions touching `key_or_stimulus` (as a key or as a stimulus id), oldest first.
   std::vector<TransitionLogEntry> story(std::string_view key_or_stimulus) const;
+  // The entries naming any of these keys or stimulus ids, oldest first.
+  std::vector<TransitionLogEntry> story(
+      const std::vector<std::string>& keys_or_stimuli) const;
 
   // Arena bytes (struct slots + owned heap of id sets + interned keys), for measurements.
   std::size_t approx_task_bytes() const;

@@ -89,3 +89,34 @@ def kill_own_worker(x):
 
 def getpid():
     return os.getpid()
+
+
+def log_event_from_task(topic, msg):
+    """Logs an event from inside a task (Worker.log_event -> the scheduler's
+    log-event stream op); returns the worker's address."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    worker.log_event(topic, msg)
+    return worker.address
+
+
+def print_from_task(text):
+    """distributed.print: printed on the worker and on every client."""
+    import distributed
+
+    distributed.print(text)
+    return text
+
+
+def log_value_event(x, topic="ff"):
+    """Logs `x` under `topic` from inside a task (fire_and_forget tests)."""
+    from distributed import get_worker
+
+    get_worker().log_event(topic, x)
+    return x
+
+
+def slow_inc(x, delay=0.5):
+    time.sleep(delay)
+    return x + 1

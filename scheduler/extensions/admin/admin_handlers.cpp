@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/messages/key.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/rpc/error_reply.hpp"
 #include "protocol/rpc/fan_out.hpp"
@@ -220,6 +221,30 @@ asio::awaitable<Value> handle_restart(ExtensionContext& ctx, RpcRequest& req) {
   co_return protocol::exception_reply("TimeoutError", text);
 }
 
+// Scheduler.get_story: the transitions of the given keys or stimulus ids, as
+// (key, start, finish, recommendations, stimulus_id, timestamp). Each argument is
+// tried as a key (its canonical bytes) and, if a str, as a stimulus id. daskcpp's
+// log keeps no recommendations: they are {}.
+Value handle_get_story(ExtensionContext& server, RpcRequest& req) {
+  std::vector<std::string> wanted;
+  if (const Value* v = req.arg("keys_or_stimuli"); v != nullptr && v->is_array()) {
+    for (const Value& k : v->as_array()) {
+      if (Result<protocol::Key> key = protocol::Key::from_value(k); key.ok()) {
+        wanted.push_back(key->canonical());
+      }
+      if (k.is_str()) wanted.push_back(k.as_str());
+    }
+  }
+  Array out;
+  for (const TransitionLogEntry& e : server.state().story(wanted)) {
+    out.push_back(
+        Value(Array{protocol::Key::from_wire(e.key).wire_value(),
+                    Value(task_status_name(e.start)), Value(task_status_name(e.finish)),
+                    Value(protocol::Map{}), Value(e.stimulus_id), Value(e.now)}));
+  }
+  return Value(std::move(out));
+}
+
 }  // namespace
 
 void register_admin_handlers(ExtensionContext& server) {
@@ -229,6 +254,7 @@ void register_admin_handlers(ExtensionContext& server) {
   h.add_sync("run_function", [](RpcRequest& req) { return handle_run_function(req); });
   h.add("broadcast", [ctx](RpcRequest& req) { return handle_broadcast(*ctx, req); });
   h.add("restart", [ctx](RpcRequest& req) { return handle_restart(*ctx, req); });
+  h.add_sync("get_story", [ctx](RpcRequest& req) { return handle_get_story(*ctx, req); });
 }
 
 }  // namespace daskcpp::scheduler

@@ -9,9 +9,12 @@
 #include "protocol/framing/frame_decoder.hpp"
 #include "protocol/messages/key.hpp"
 #include "scheduler/handlers/annotations.hpp"
+#include "scheduler/handlers/graph_handlers.hpp"
 #include "scheduler/server/dask_config.hpp"
 #include "scheduler/server/scheduler_server.hpp"
+#include "scheduler/service/extension_context.hpp"
 #include "scheduler/service/scheduler_service.hpp"
+#include "scheduler/transitions/stimuli.hpp"
 #include "tests/unit/trace_fixtures.hpp"
 
 namespace daskcpp::scheduler {
@@ -305,6 +308,54 @@ TEST_CASE("client ops apply in arrival order while an update-graph is in flight"
   CHECK_FALSE(g.svc.client_held("c"));
   g.svc.run_in_client_order("c", [&] { log.push_back("now"); });
   CHECK(log.back() == "now");
+}
+
+TEST_CASE("fire_and_forget's desires wait behind the sender's update-graph",
+          "[glue][fire-and-forget]") {
+  // The client sends update-graph(b), then client-desires-keys naming the
+  // "fire-and-forget" pseudo-client, then releases b. While b's graph is still
+  // materializing (the client is held), the desires must queue behind it, or it
+  // finds no b, is dropped, and the release forgets b: fire_and_forget never ran b.
+  Glue g;
+  ExtensionContext ctx{g.server.io_context(),
+                       g.svc,
+                       g.server.connections(),
+                       g.server.rpc_handlers(),
+                       g.server.client_stream_handlers(),
+                       g.server.worker_stream_handlers(),
+                       g.server.options(),
+                       [](const std::vector<std::string>&, const Value&) {},
+                       [] { return false; }};
+  register_client_key_ops(ctx);
+  const protocol::StreamHandler* desires =
+      g.server.client_stream_handlers().find("client-desires-keys");
+  REQUIRE(desires != nullptr);
+
+  g.svc.hold_client("c");  // update-graph(b) is materializing
+  const Value msg = protocol::make_map({{"op", Value("client-desires-keys")},
+                                        {"keys", Value(protocol::Array{Value("b")})},
+                                        {"client", Value("fire-and-forget")}});
+  const Value extra = protocol::make_map({{"client", Value("c")}});
+  const std::string peer = "tcp://client";
+  REQUIRE(
+      (*desires)(protocol::StreamMessage{"client-desires-keys", msg, extra, peer}).ok());
+
+  UpdateGraph graph;
+  graph.client = "c";
+  GraphTask b;
+  b.key = protocol::Key::str("b").canonical();
+  b.prefix_name = "b";
+  b.group_name = "b";
+  b.run_spec = std::make_shared<const std::string>("spec");
+  graph.tasks.push_back(b);
+  graph.keys = {b.key};
+  REQUIRE(handle(g.svc.state(), graph, Stimulus{"update-graph-1", 1}).ok());
+  g.svc.release_client("c");  // the graph is in; queued ops run now
+
+  SchedulerState& s = g.svc.state();
+  const TaskState& ts = s.task(*s.find_task(b.key));
+  CHECK(ts.who_wants.contains(s.fire_and_forget()));
+  CHECK(s.client(s.fire_and_forget()).wants_what.contains(*s.find_task(b.key)));
 }
 
 }  // namespace
