@@ -38,6 +38,10 @@ from distributed.protocol.serialize import (
 from daskcpp import _worker_context
 
 _store: dict[int, object] = {}
+# Unpickling a task may import its modules; two executor threads importing a package
+# with circular imports (dask.dataframe) at once see it half initialized. Stock
+# workers unpickle run_specs on their one event loop thread; here one at a time.
+_unpickle_lock = threading.Lock()
 _SERIALIZERS = ("dask", "pickle")
 
 
@@ -103,7 +107,8 @@ def execute(result_id: int, spec_header: bytes, spec_frames: list, deps: list,
         frames = list(spec_frames)
         if "compression" in sub_header:
             frames = decompress(sub_header, frames)
-        task = pickle.loads(sub_header["pickled-obj"], buffers=frames)
+        with _unpickle_lock:
+            task = pickle.loads(sub_header["pickled-obj"], buffers=frames)
         data = {_key(k): _store[i] for k, i in deps}
         key = _key(canonical_key) if canonical_key else getattr(task, "key", None)
         start = time.time()

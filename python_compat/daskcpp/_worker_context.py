@@ -176,13 +176,14 @@ class WorkerFacade:
         self.digests_max: defaultdict = defaultdict(float)
         self._stream_queue: deque = deque()
         self._stream_draining = False
+        self._client = None
+        self._lock = threading.Lock()
+        self._loop: _Loop | None = None
+        self._run_on_loop(self.rpc.start())  # its semaphore belongs to the loop
         self.local_directory = info["local_directory"]
         self.memory_limit = info["memory_limit"]
         self.plugins: dict = {}
         self.data = _NoLocalData()
-        self._client = None
-        self._lock = threading.Lock()
-        self._loop: _Loop | None = None
         # {Python key of a running task: its canonical msgpack bytes}
         self.running_keys: dict = {}
 
