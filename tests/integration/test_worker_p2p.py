@@ -24,7 +24,8 @@ import pandas as pd
 import pytest
 from distributed import get_task_stream
 
-from test_worker_daskcpp import CPP_WORKER_ARGS
+from cluster import wait_for
+from test_worker_daskcpp import CPP_WORKER_ARGS, _addresses_by_name
 
 P2P = {"dataframe.shuffle.method": "p2p", "array.rechunk.method": "p2p"}
 N = 2_000
@@ -65,6 +66,18 @@ def _assert_p2p_ran(task_stream, transfer: str) -> None:
     assert any(p.startswith(transfer) for p in prefixes), sorted(prefixes)
 
 
+def _reschedules(client) -> int:
+    """Transitions the stock scheduler made on a worker's `reschedule` (output tasks
+    first placed on a worker that is not theirs, upstream _ensure_output_worker)."""
+    return client.run_on_scheduler(lambda dask_scheduler: sum(
+        1 for t in dask_scheduler.transition_log
+        if str(t[4]).startswith("reschedule")))
+
+
+def _cpp_addresses(client) -> list[str]:
+    return [a for n, a in _addresses_by_name(client).items() if n.startswith("cpp")]
+
+
 def _ran_on_both_workers(task_stream, client) -> bool:
     return len({r["worker"] for r in task_stream}) == len(client.scheduler_info()["workers"])
 
@@ -92,6 +105,9 @@ def test_shuffle(p2p_client):
         seen |= ks
     _assert_p2p_ran(ts.data, "shuffle-transfer")
     assert _ran_on_both_workers(ts.data, p2p_client)
+    # Outputs all depend on the barrier, so about half start on the wrong worker,
+    # raise Reschedule and are placed again.
+    assert _reschedules(p2p_client) > 0
 
 
 def test_merge_hash_join(p2p_client):
@@ -138,3 +154,27 @@ def test_rechunk_p2p(p2p_client):
     assert y.chunks == ((10,) * 20, (200,))
     assert np.array_equal(out, expected)
     _assert_p2p_ran(ts.data, "rechunk-transfer")
+
+
+def test_failed_transfer_fails_the_run_on_every_worker(p2p_client):
+    """A transfer that cannot shard its input (pyarrow refuses a column of mixed
+    int/str objects) fails the shuffle: the client gets the P2P RuntimeError and the
+    scheduler's `shuffle-fail` stream op reaches the daskcpp-workers' plugin. The
+    workers stay usable: the next shuffle succeeds."""
+    pdf = _frame()
+    bad = pdf.assign(v=pd.Series([i if i % 2 else str(i) for i in range(N)],
+                                 dtype=object))
+    with dask.config.set({"dataframe.convert-string": False}):
+        df = dd.from_pandas(bad, npartitions=4)
+        with pytest.raises(RuntimeError, match="failed during transfer phase"):
+            df.shuffle("k").compute()
+
+    def stale_runs(dask_worker):
+        return dict(dask_worker.plugins["shuffle"].shuffle_runs._stale_run_ids)
+
+    cpp = _cpp_addresses(p2p_client)
+    wait_for(lambda: all(p2p_client.run(stale_runs, workers=cpp).values()), 10,
+             "shuffle-fail handled on the daskcpp-workers")
+
+    good = dd.from_pandas(pdf, npartitions=4).shuffle("k").compute()
+    assert sorted(good.x) == list(range(N))
