@@ -178,3 +178,14 @@ def test_failed_transfer_fails_the_run_on_every_worker(p2p_client):
 
     good = dd.from_pandas(pdf, npartitions=4).shuffle("k").compute()
     assert sorted(good.x) == list(range(N))
+
+
+def test_default_config_picks_p2p(p2p_client):
+    """Without configuration the client picks P2P for a distributed shuffle
+    (dask/utils.py get_default_shuffle_method)."""
+    pdf = _frame()
+    with dask.config.set({"dataframe.shuffle.method": None}), \
+            get_task_stream(p2p_client) as ts:
+        out = dd.from_pandas(pdf, npartitions=4).shuffle("k").compute()
+    assert sorted(out.x) == list(range(N))
+    _assert_p2p_ran(ts.data, "shuffle-transfer")
