@@ -189,3 +189,54 @@ def test_default_config_picks_p2p(p2p_client):
         out = dd.from_pandas(pdf, npartitions=4).shuffle("k").compute()
     assert sorted(out.x) == list(range(N))
     _assert_p2p_ran(ts.data, "shuffle-transfer")
+
+
+def _slow(part, delay):
+    import time
+
+    time.sleep(delay)
+    return part
+
+
+def _active_participants(dask_scheduler):
+    shuffles = dask_scheduler.plugins["shuffle"].active_shuffles.values()
+    return [sorted(s.participating_workers) for s in shuffles]
+
+
+def _shuffle_heartbeats(dask_scheduler):
+    return {id: sorted(by_worker) for id, by_worker in
+            dask_scheduler.plugins["shuffle"].heartbeats.items()}
+
+
+def test_worker_loss_restarts_the_shuffle(worker_cluster):
+    """A daskcpp-worker taking part in a shuffle is SIGKILLed: the scheduler fails
+    the run on the survivors (shuffle-fail), restarts it over them with a new run
+    id, and the result is still exact. While the run is active the daskcpp-workers'
+    heartbeats carry the plugin's extension state."""
+    import signal
+
+    procs = {
+        "cpp0": worker_cluster.add_daskcpp_worker("cpp0", *CPP_WORKER_ARGS, nthreads=2),
+        "cpp1": worker_cluster.add_daskcpp_worker("cpp1", *CPP_WORKER_ARGS, nthreads=2),
+    }
+    worker_cluster.add_stock_worker("stock2", nthreads=2)
+    pdf = _frame()
+    with worker_cluster.client(3) as client, dask.config.set(P2P):
+        addresses = _addresses_by_name(client)
+        slow = dd.from_pandas(pdf, npartitions=12).map_partitions(_slow, 0.4)
+        future = client.compute(slow.shuffle("k"))
+        participants = wait_for(
+            lambda: [p for p in client.run_on_scheduler(_active_participants) if p],
+            30, "an active shuffle")[0]
+        assert addresses["cpp1"] in participants
+        wait_for(lambda: any(addresses["cpp0"] in w for w in
+                             client.run_on_scheduler(_shuffle_heartbeats).values()),
+                 10, "a shuffle heartbeat from the daskcpp-worker")
+        procs["cpp1"].kill(signal.SIGKILL)
+        out = future.result(timeout=60)
+        assert sorted(out.x) == list(range(N))
+        assert "cpp1" not in _addresses_by_name(client)
+        # Run ids come from one process-wide counter: count the runs instead.
+        runs = client.run_on_scheduler(lambda dask_scheduler: [
+            len(r) for r in dask_scheduler.plugins["shuffle"]._shuffles.values()])
+        assert runs and max(runs) >= 2, runs
