@@ -94,7 +94,15 @@ CallOutcome call_outcome_from_py(const py::tuple& t) {
 
 TaskOutcome outcome_from_py(const py::tuple& t) {
   TaskOutcome out;
-  if (t[0].cast<std::string>() == "OK") {
+  const std::string status = t[0].cast<std::string>();
+  if (status == "reschedule") {
+    out.rescheduled = true;
+    out.start = t[1].cast<double>();
+    out.stop = t[2].cast<double>();
+    out.thread = static_cast<std::int64_t>(t[3].cast<std::uint64_t>());
+    return out;
+  }
+  if (status == "OK") {
     out.ok = true;
     out.info = info_from_py(t, 1);
     out.start = t[4].cast<double>();
@@ -328,6 +336,35 @@ void TaskRunner::close_worker_context() {
     return true;
   });
   if (!r.ok()) spdlog::warn("{}", r.status().to_string());
+}
+
+Result<bool> TaskRunner::call_handler(const std::string& op,
+                                      const std::vector<Bytes>& request_frames,
+                                      HandlerReply done) {
+  PyGilGuard gil;
+  return guarded("handle_rpc", [&] {
+    auto reply = py::cpp_function([done = std::move(done)](const py::list& frames) {
+      done(frames_from_py(frames));
+    });
+    return context("handle_rpc")(op, to_py_list(request_frames), reply).cast<bool>();
+  });
+}
+
+Result<bool> TaskRunner::call_stream_handler(const std::string& op,
+                                             const std::vector<Bytes>& message_frames) {
+  PyGilGuard gil;
+  return guarded("handle_stream", [&] {
+    return context("handle_stream")(op, to_py_list(message_frames)).cast<bool>();
+  });
+}
+
+Result<std::optional<Bytes>> TaskRunner::extensions_heartbeat() {
+  PyGilGuard gil;
+  return guarded("extensions_heartbeat", [&]() -> std::optional<Bytes> {
+    py::object beats = context("extensions_heartbeat")();
+    if (beats.is_none()) return std::nullopt;
+    return from_py(beats);
+  });
 }
 
 Result<SerializedValue> TaskRunner::serialize(ValueId id, int pickle_protocol) {

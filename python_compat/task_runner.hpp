@@ -65,6 +65,8 @@ struct TaskJob {
 
 struct TaskOutcome {
   bool ok = true;
+  // The task raised distributed.Reschedule: neither a result nor an error.
+  bool rescheduled = false;
   ValueInfo info;  // when ok; the value is stored under the job's result_id
   double start = 0;
   double stop = 0;
@@ -147,6 +149,23 @@ class TaskRunner {
   Result<CallOutcome> plugin_remove(const std::string& name);
   // Worker.close's Python part: plugin teardown, the task client, the facade loop.
   void close_worker_context();
+
+  // ---- ops a WorkerPlugin registered on the facade (e.g. the P2P shuffle's) -------
+  // The reply of a forwarded RPC: the frames of distributed.protocol.dumps(reply).
+  // Called once, on the facade's loop thread with the GIL held: it must only post.
+  using HandlerReply = std::function<void(std::vector<Bytes>)>;
+  // Runs facade.handlers[op](**loads(request_frames)) on the facade's loop
+  // (upstream Server._handle_comm); false, and `done` never called, when the facade
+  // has no handler for `op`. `request_frames`: the request map without op/reply.
+  Result<bool> call_handler(const std::string& op,
+                            const std::vector<Bytes>& request_frames, HandlerReply done);
+  // Queues facade.stream_handlers[op](**loads(message_frames)) on the facade's loop;
+  // queued ops run in call order. False when the facade has no handler for `op`.
+  Result<bool> call_stream_handler(const std::string& op,
+                                   const std::vector<Bytes>& message_frames);
+  // msgpack of {name: extension.heartbeat()} for the facade's extensions
+  // (Worker.heartbeat's `extensions`); nullopt when none has a heartbeat.
+  Result<std::optional<Bytes>> extensions_heartbeat();
 
   // to_serialize(value) as a get_data reply carries it.
   Result<SerializedValue> serialize(ValueId id, int pickle_protocol);

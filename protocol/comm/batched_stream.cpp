@@ -10,7 +10,8 @@ void StreamHandlers::add(std::string op, StreamHandler handler) {
 
 const StreamHandler* StreamHandlers::find(std::string_view op) const {
   auto it = handlers_.find(std::string(op));
-  return it == handlers_.end() ? nullptr : &it->second;
+  if (it != handlers_.end()) return &it->second;
+  return fallback_ ? &fallback_ : nullptr;
 }
 
 std::shared_ptr<BatchedStream> BatchedStream::make(

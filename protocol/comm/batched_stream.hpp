@@ -11,8 +11,9 @@
 // The stream ends on close-stream, EOF, a read error, a non-map element or a
 // handler error; run() then closes the comm and calls `on_closed` exactly once
 // with the reason (OK for close-stream), so the owner removes its client/worker.
-// An unknown op is logged and skipped (upstream raises KeyError and drops the
-// stream; we keep the peer connected while ops are still being implemented).
+// An op with no handler goes to the table's fallback when it has one; else it is
+// logged and skipped (upstream raises KeyError and drops the stream; we keep the
+// peer connected while ops are still being implemented).
 // Thread safety: none; loop thread only.
 
 #include <chrono>
@@ -51,9 +52,13 @@ class StreamHandlers {
  public:
   void add(std::string op, StreamHandler handler);
   const StreamHandler* find(std::string_view op) const;
+  // Serves every op with no handler of its own (the daskcpp-worker hands them to
+  // the stream handlers Python plugins registered); it logs an op nobody handles.
+  void set_fallback(StreamHandler handler) { fallback_ = std::move(handler); }
 
  private:
   std::unordered_map<std::string, StreamHandler> handlers_;
+  StreamHandler fallback_;
 };
 
 class BatchedStream : public std::enable_shared_from_this<BatchedStream> {

@@ -48,11 +48,16 @@ class RpcHandlers {
   void add_sync(std::string op, SyncRpcHandler handler);
   const RpcHandler* find(std::string_view op) const;
   bool contains(std::string_view op) const { return find(op) != nullptr; }
+  // Serves every str op with no handler of its own (the daskcpp-worker hands them
+  // to the handlers Python plugins registered); it logs an op nobody handles.
+  void set_fallback(RpcHandler handler) { fallback_ = std::move(handler); }
+  const RpcHandler* fallback() const { return fallback_ ? &fallback_ : nullptr; }
   const std::string& server_type() const { return server_type_; }
 
  private:
   std::string server_type_;
   std::unordered_map<std::string, RpcHandler> handlers_;
+  RpcHandler fallback_;
 };
 
 }  // namespace daskcpp::protocol

@@ -92,6 +92,7 @@ asio::awaitable<void> serve_rpc(std::shared_ptr<Comm> comm, const RpcHandlers& h
     }
     Value result;
     const RpcHandler* handler = non_str_op ? nullptr : handlers.find(req.op);
+    if (handler == nullptr && !non_str_op) handler = handlers.fallback();
     if (handler) {
       result = co_await (*handler)(req);
     } else {

@@ -24,13 +24,14 @@ asio::awaitable<Result<RegisterWorkerReply>> register_worker(Comm& comm,
 asio::awaitable<HeartbeatOutcome> heartbeat(ConnectionPool& pool,
                                             const std::string& scheduler,
                                             const std::string& address, double now,
-                                            Value metrics, Map executing) {
+                                            Value metrics, Map executing,
+                                            Value extensions) {
   HeartbeatWorker hb;
   hb.address = address;
   hb.now = now;
   hb.metrics = std::move(metrics);
   hb.executing = Value(std::move(executing));
-  hb.extensions = Value(Map{});
+  hb.extensions = std::move(extensions);
   hb.reply = true;
   HeartbeatOutcome out;
   Result<Value> reply = co_await send_recv(pool, scheduler, hb.encode());

@@ -38,12 +38,13 @@ struct HeartbeatOutcome {
   bool missing = false;            // the scheduler does not know this worker
   std::optional<double> interval;  // the heartbeat-interval to adopt
 };
-// Sends heartbeat_worker (reply wanted, no extensions) with `executing`
-// {key: seconds running}.
+// Sends heartbeat_worker (reply wanted) with `executing` {key: seconds running} and
+// `extensions` {name: the extension's heartbeat} (an empty map when none).
 asio::awaitable<HeartbeatOutcome> heartbeat(ConnectionPool& pool,
                                             const std::string& scheduler,
                                             const std::string& address, double now,
-                                            Value metrics, Map executing);
+                                            Value metrics, Map executing,
+                                            Value extensions = Value(Map{}));
 
 // The counters of Worker.get_metrics that vary; the rest are constants here.
 struct WorkerMetrics {

@@ -24,6 +24,7 @@ import msgpack
 from dask.sizeof import sizeof
 from dask.utils import typename
 from distributed.core import error_message
+from distributed.exceptions import Reschedule
 from distributed.protocol import pickle
 from distributed.protocol.compression import decompress
 from distributed.protocol.serialize import (
@@ -37,6 +38,10 @@ from distributed.protocol.serialize import (
 from daskcpp import _worker_context
 
 _store: dict[int, object] = {}
+# Unpickling a task may import its modules; two executor threads importing a package
+# with circular imports (dask.dataframe) at once see it half initialized. Stock
+# workers unpickle run_specs on their one event loop thread; here one at a time.
+_unpickle_lock = threading.Lock()
 _SERIALIZERS = ("dask", "pickle")
 
 
@@ -90,9 +95,11 @@ def execute(result_id: int, spec_header: bytes, spec_frames: list, deps: list,
     Inside the task, get_worker()/get_client()/secede()/rejoin() work through
     _worker_context.task_context (the task's key is ``canonical_key``).
 
-    Returns ("OK", nbytes, type bytes, typename, start, stop, thread) or
-    ("error", exc header, exc frames, tb header or None, tb frames, exception_text,
-    traceback_text, start, stop, thread)."""
+    Returns ("OK", nbytes, type bytes, typename, start, stop, thread),
+    ("reschedule", start, stop, thread) when the task raised distributed.Reschedule
+    (upstream _run_task_simple -> RescheduleEvent), or ("error", exc header, exc
+    frames, tb header or None, tb frames, exception_text, traceback_text, start,
+    stop, thread)."""
     thread = threading.get_ident()
     start = time.time()
     try:
@@ -100,7 +107,8 @@ def execute(result_id: int, spec_header: bytes, spec_frames: list, deps: list,
         frames = list(spec_frames)
         if "compression" in sub_header:
             frames = decompress(sub_header, frames)
-        task = pickle.loads(sub_header["pickled-obj"], buffers=frames)
+        with _unpickle_lock:
+            task = pickle.loads(sub_header["pickled-obj"], buffers=frames)
         data = {_key(k): _store[i] for k, i in deps}
         key = _key(canonical_key) if canonical_key else getattr(task, "key", None)
         start = time.time()
@@ -108,6 +116,8 @@ def execute(result_id: int, spec_header: bytes, spec_frames: list, deps: list,
             result = task(data)
     except (SystemExit, KeyboardInterrupt):
         raise
+    except Reschedule:
+        return ("reschedule", start, max(time.time(), start + 1e-6), thread)
     except BaseException as e:  # noqa: BLE001 - reported to the scheduler as stock does
         stop = time.time()
         return ("error",) + error_payload(e) + (start, max(stop, start + 1e-6), thread)

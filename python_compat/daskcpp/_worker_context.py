@@ -21,6 +21,14 @@ attributes. ``execute`` (in ``_worker``) installs a ``WorkerFacade`` and an
 
 ``worker.loop`` is a real tornado IOLoop on a daemon thread of its own: callbacks
 and coroutines (``Client.run`` of ``async def``, async plugin setup) run there.
+
+WorkerPlugins that extend the worker -- the P2P ``ShuffleWorkerPlugin``
+(distributed/shuffle/_worker_plugin.py setup) -- register RPC ``handlers``,
+``stream_handlers`` and ``extensions`` on the facade and talk to peers and the
+scheduler through ``rpc`` / ``scheduler`` (a distributed ConnectionPool on
+``worker.loop``). The C++ server forwards every op it does not handle natively to
+``handle_rpc`` / ``handle_stream`` below, which run the handlers on the loop as
+upstream's Server._handle_comm / handle_stream do.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from inspect import isawaitable, iscoroutinefunction
 
@@ -42,11 +51,11 @@ worker: WorkerFacade | None = None
 executor: ExecutorFacade | None = None
 
 
-class _Scheduler:
-    """What code reads of ``worker.scheduler``: its address."""
+class _StateView:
+    """What plugins read of ``worker.state`` (upstream WorkerState)."""
 
-    def __init__(self, address: str):
-        self.address = address
+    def __init__(self, nthreads: int):
+        self.nthreads = nthreads
 
 
 class _Loop:
@@ -140,18 +149,41 @@ class WorkerFacade:
     """What tasks, ``Client.run`` functions and WorkerPlugins use of a Worker."""
 
     def __init__(self, info: dict):
-        self.address = self.contact_address = info["address"]
+        from distributed._async_taskgroup import AsyncTaskGroup
+        from distributed.core import ConnectionPool
+        from distributed.security import Security
+
+        self.address = self.contact_address = self.address_safe = info["address"]
         self.name = info["name"]
         self.id = info["id"]
-        self.scheduler = _Scheduler(info["scheduler"])
         self.nthreads = info["nthreads"]
+        self.state = _StateView(self.nthreads)
+        # Server.rpc / Worker.scheduler: pooled comms, used on the loop only.
+        self.rpc = ConnectionPool(
+            limit=512,
+            deserialize=True,
+            connection_args=Security().get_connection_args("worker"),
+        )
+        self.scheduler = self.rpc(info["scheduler"])
+        # Filled by WorkerPlugins (Server.handlers, stream_handlers, extensions).
+        self.handlers: dict = {}
+        self.stream_handlers: dict = {}
+        self.extensions: dict = {}
+        # Server._ongoing_background_tasks: bound to the loop on first use.
+        self._ongoing_background_tasks = AsyncTaskGroup()
+        # Server.digest_metric's cumulative counters (no crick digests here).
+        self.digests_total: defaultdict = defaultdict(float)
+        self.digests_max: defaultdict = defaultdict(float)
+        self._stream_queue: deque = deque()
+        self._stream_draining = False
+        self._client = None
+        self._lock = threading.Lock()
+        self._loop: _Loop | None = None
+        self._run_on_loop(self.rpc.start())  # its semaphore belongs to the loop
         self.local_directory = info["local_directory"]
         self.memory_limit = info["memory_limit"]
         self.plugins: dict = {}
         self.data = _NoLocalData()
-        self._client = None
-        self._lock = threading.Lock()
-        self._loop: _Loop | None = None
         # {Python key of a running task: its canonical msgpack bytes}
         self.running_keys: dict = {}
 
@@ -168,6 +200,10 @@ class WorkerFacade:
     def _run_on_loop(self, coro, wait=True):
         self.loop  # noqa: B018 - starts it
         return self._loop.run_coroutine(coro, wait)
+
+    def digest_metric(self, name, value: float) -> None:
+        self.digests_total[name] += value
+        self.digests_max[name] = max(self.digests_max[name], value)
 
     def handle_stimulus(self, *events):
         from distributed.worker_state_machine import SecedeEvent
@@ -239,6 +275,12 @@ class WorkerFacade:
             with contextlib.suppress(Exception):
                 client.close(timeout=5)
         if loop is not None:
+            async def shutdown():
+                await self._ongoing_background_tasks.stop()
+                await self.rpc.close()
+
+            with contextlib.suppress(Exception):
+                loop.run_coroutine(asyncio.wait_for(shutdown(), 5))
             loop.stop()
 
 
@@ -348,14 +390,6 @@ def _call_maybe_async(fn, *args, **kwargs):
     return result
 
 
-def _is_shuffle_plugin(plugin) -> bool:
-    try:
-        from distributed.shuffle._worker_plugin import ShuffleWorkerPlugin
-    except ImportError:
-        return False
-    return isinstance(plugin, ShuffleWorkerPlugin)
-
-
 def plugin_add(plugin: bytes, name: str | None, catch_errors: bool):
     """Worker.plugin_add: ("OK",) or the error tuple."""
     from distributed.diagnostics.plugin import WorkerPlugin, _get_plugin_name
@@ -368,11 +402,6 @@ def plugin_add(plugin: bytes, name: str | None, catch_errors: bool):
             raise TypeError(f"not a WorkerPlugin: {type(plugin)!r}")
         if name is None:
             name = _get_plugin_name(plugin)
-        if _is_shuffle_plugin(plugin):
-            # The stock scheduler registers it on every worker; P2P shuffle needs
-            # Worker internals (handlers, stream handlers) daskcpp-worker lacks.
-            logger.info("P2P shuffle is not supported; worker plugin %s not set up", name)
-            return ("OK",)
         if name in worker.plugins:
             removed = plugin_remove(name)
             if removed[0] != "OK":
@@ -400,6 +429,98 @@ def plugin_remove(name: str):
         logger.exception("Worker plugin %s failed to teardown", name)
         return _error(e)
     return ("OK",)
+
+
+# ---- ops the C++ server does not handle: the facade's handlers (Server._handle_comm)
+
+
+def handle_rpc(op: str, frames: list, done) -> bool:
+    """Runs ``worker.handlers[op]`` on the loop with the request decoded from
+    ``frames`` (distributed.protocol.loads; the request map without op/reply).
+    False when there is no such handler; else ``done(reply frames)`` is called once,
+    on the loop thread, with ``distributed.protocol.dumps`` of the reply (the
+    handler's result or error_message(e, status="uncaught-error"))."""
+    handler = worker.handlers.get(op) if worker is not None else None
+    if handler is None:
+        return False
+    worker._run_on_loop(_serve_rpc(op, handler, frames, done), wait=False)
+    return True
+
+
+async def _serve_rpc(op: str, handler, frames: list, done) -> None:
+    from inspect import iscoroutine
+
+    from distributed.core import error_message
+    from distributed.protocol import dumps, loads
+
+    try:
+        msg = loads(frames, deserialize=True)
+        result = handler(**msg)
+        if iscoroutine(result):
+            result = await result
+    except Exception as e:
+        logger.exception("Exception while handling op %s", op)
+        result = error_message(e, status="uncaught-error")
+    try:
+        reply = dumps(result, on_error="raise", context={"compression": None})
+    except Exception as e:
+        logger.exception("Cannot serialize the reply of op %s", op)
+        reply = dumps(error_message(e, status="uncaught-error"),
+                      context={"compression": None})
+    done([f if isinstance(f, bytes) else bytes(f) for f in reply])
+
+
+def handle_stream(op: str, frames: list) -> bool:
+    """Queues ``worker.stream_handlers[op](**msg)`` for the loop; ops run in the
+    order they were queued, a coroutine handler awaited before the next (upstream
+    handle_stream). False when there is no such handler."""
+    handler = worker.stream_handlers.get(op) if worker is not None else None
+    if handler is None:
+        return False
+    worker.loop  # noqa: B018 - starts it
+    worker._loop.asyncio_loop.call_soon_threadsafe(_enqueue_stream_op, handler, frames)
+    return True
+
+
+def _enqueue_stream_op(handler, frames: list) -> None:
+    worker._stream_queue.append((handler, frames))
+    if not worker._stream_draining:
+        worker._stream_draining = True
+        asyncio.ensure_future(_drain_stream_ops())
+
+
+async def _drain_stream_ops() -> None:
+    from inspect import iscoroutine
+
+    from distributed.protocol import loads
+
+    try:
+        while worker._stream_queue:
+            handler, frames = worker._stream_queue.popleft()
+            try:
+                msg = loads(frames, deserialize=True)
+                msg.pop("op", None)
+                result = handler(**msg)
+                if iscoroutine(result):
+                    await result
+            except Exception:
+                logger.exception("Stream handler %r failed", handler)
+    finally:
+        worker._stream_draining = False
+
+
+def extensions_heartbeat() -> bytes | None:
+    """msgpack of {name: extension.heartbeat()} (Worker.heartbeat), None when no
+    extension has a heartbeat."""
+    from distributed.protocol.serialize import msgpack_encode_default
+
+    if worker is None:
+        return None
+    beats = {name: ext.heartbeat() for name, ext in list(worker.extensions.items())
+             if hasattr(ext, "heartbeat")}
+    if not beats:
+        return None
+    return msgpack.dumps(beats, default=msgpack_encode_default, use_bin_type=True)
 
 
 def close() -> None:

@@ -7,6 +7,11 @@
 // User code may block, so these RPCs run on the interpreter thread, never on the
 // loop; the coroutine resumes on the loop with the reply. Runs on the loop thread
 // except the hooks, which are called on executor threads and only post to the loop.
+//
+// Ops the worker does not serve natively go to the handlers WorkerPlugins register on
+// the facade (the P2P shuffle's shuffle_receive, shuffle_inputs_done, shuffle-fail):
+// the request is re-encoded to its frames and decoded by distributed.protocol.loads
+// on the facade's loop, where the handler runs; its reply comes back as frames.
 
 #include <spdlog/spdlog.h>
 
@@ -60,14 +65,26 @@ Value reply_of(std::string_view op, const Result<CallOutcome>& r) {
        {"traceback_text", Value(e.traceback_text)}});
 }
 
-// A job handed to the interpreter thread; its result comes back to the loop thread,
-// which wakes the waiting coroutine by cancelling the timer.
-struct PendingCall {
-  explicit PendingCall(asio::io_context& io)
+// A result computed off the loop; it is handed to the loop thread, which wakes the
+// waiting coroutine by cancelling the timer.
+template <typename T>
+struct Pending {
+  explicit Pending(asio::io_context& io)
       : done(io, asio::steady_timer::time_point::max()) {}
   asio::steady_timer done;
-  std::optional<Result<CallOutcome>> result;
+  std::optional<T> result;
 };
+
+template <typename T>
+asio::awaitable<T> wait_for(std::shared_ptr<Pending<T>> pending) {
+  while (!pending->result) {
+    protocol::ErrorCode ec;
+    co_await pending->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return std::move(*pending->result);
+}
+
+using PendingCall = Pending<Result<CallOutcome>>;
 
 // Hands `job` to the interpreter thread; its result comes back to the loop thread.
 // Plain functions, not coroutines taking a callable: gcc 12 mis-copies lambda
@@ -89,11 +106,13 @@ std::shared_ptr<PendingCall> start_call(asio::io_context& io,
 }
 
 asio::awaitable<Result<CallOutcome>> wait_call(std::shared_ptr<PendingCall> pending) {
-  while (!pending->result) {
-    protocol::ErrorCode ec;
-    co_await pending->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  co_return std::move(*pending->result);
+  return wait_for(std::move(pending));
+}
+
+Value runtime_error_reply(std::string text) {
+  spdlog::error("{}", text);
+  return protocol::uncaught_error_reply(protocol::pickle_runtime_error(text),
+                                        "RuntimeError: " + text);
 }
 
 }  // namespace
@@ -220,7 +239,53 @@ asio::awaitable<Value> WorkerServer::serve_plugin_remove(protocol::RpcRequest& r
   co_return reply_of("plugin-remove", r);
 }
 
+// An op no native handler serves: facade.handlers[op] (upstream _handle_comm), or
+// the unknown-op warning and a nil reply as before.
+asio::awaitable<Value> WorkerServer::serve_python_handler(protocol::RpcRequest& req) {
+  const std::string peer = req.comm ? req.comm->peer_address() : std::string("?");
+  auto pending = std::make_shared<Pending<std::vector<Bytes>>>(io_);
+  Result<bool> found = runner_->call_handler(
+      req.op, protocol::encode_message(req.args),
+      [&io = io_, pending](std::vector<Bytes> reply) {
+        asio::post(io, [pending, reply = std::move(reply)]() mutable {
+          pending->result = std::move(reply);
+          pending->done.cancel();
+        });
+      });
+  if (!found.ok()) {
+    co_return runtime_error_reply(req.op + " (request from " + peer +
+                                  "): " + found.status().to_string());
+  }
+  if (!*found) {
+    spdlog::warn("No handler {} found in Worker (request from {})", req.op, peer);
+    co_return Value();
+  }
+  std::vector<Bytes> reply = co_await wait_for(pending);
+  Result<Value> decoded = protocol::decode_message(reply);
+  if (!decoded.ok()) {
+    co_return runtime_error_reply(
+        req.op + " (request from " + peer +
+        "): cannot decode the Python reply: " + decoded.status().to_string());
+  }
+  co_return std::move(*decoded);
+}
+
+// A stream op no native handler serves: facade.stream_handlers[op], run on the
+// facade's loop in arrival order; else logged and skipped as before.
+Status WorkerServer::forward_stream_op(const protocol::StreamMessage& sm) {
+  std::string op(sm.op);
+  Result<bool> found = runner_->call_stream_handler(op, protocol::encode_message(sm.msg));
+  if (!found.ok()) {
+    spdlog::error("stream op {} from {}: {}", op, sm.peer, found.status().to_string());
+  } else if (!*found) {
+    spdlog::error("No stream handler {} (stream from {}); op ignored", op, sm.peer);
+  }
+  return Status::OK();
+}
+
 void WorkerServer::setup_python_rpcs() {
+  rpc_.set_fallback(
+      [this](protocol::RpcRequest& req) { return serve_python_handler(req); });
   rpc_.add("run", [this](protocol::RpcRequest& req) { return serve_run(req); });
   rpc_.add("plugin-add",
            [this](protocol::RpcRequest& req) { return serve_plugin_add(req); });

@@ -59,6 +59,10 @@ Value encode(const LongRunningMsg& m) {
       .encode();
 }
 
+Value encode(const RescheduleMsg& m) {
+  return protocol::Reschedule{m.key, m.stimulus_id}.encode();
+}
+
 Value encode(const RequestRefreshWhoHasMsg& m) {
   return protocol::RequestRefreshWhoHas{m.keys, m.stimulus_id}.encode();
 }

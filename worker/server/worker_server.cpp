@@ -174,6 +174,20 @@ Value WorkerServer::metrics() const {
   return protocol::metrics_value(std::move(m));
 }
 
+// {name: heartbeat} of the extensions Python plugins registered (the P2P shuffle's
+// per-run progress), an empty map when there are none or they failed.
+Value WorkerServer::extensions_heartbeat() const {
+  Result<std::optional<Bytes>> beats = runner_->extensions_heartbeat();
+  if (!beats.ok()) {
+    spdlog::warn("extension heartbeats: {}", beats.status().to_string());
+    return Value(Map{});
+  }
+  if (!*beats) return Value(Map{});
+  Result<Value> decoded = protocol::decode_msgpack((*beats)->span());
+  if (!decoded.ok() || !decoded->is_map()) return Value(Map{});
+  return std::move(*decoded);
+}
+
 // Mirrors Worker.heartbeat: report, adopt the interval, close when unknown.
 asio::awaitable<void> WorkerServer::heartbeat_loop() {
   while (!closing_) {
@@ -187,7 +201,7 @@ asio::awaitable<void> WorkerServer::heartbeat_loop() {
       executing.emplace_back(key.wire_value(), 0.0);
     protocol::HeartbeatOutcome beat = co_await protocol::heartbeat(
         pool_, options_.scheduler_address, address_, protocol::unix_now(), metrics(),
-        std::move(executing));
+        std::move(executing), extensions_heartbeat());
     if (closing_) co_return;
     if (!beat.error.ok()) {
       spdlog::warn("Heartbeat to scheduler failed: {}", beat.error.to_string());
@@ -341,7 +355,13 @@ void WorkerServer::on_execute_done(Key key, ValueId id,
   done.start = r->start;
   done.stop = r->stop;
   done.thread = r->thread;
-  if (r->ok) {
+  if (r->rescheduled) {
+    // Upstream _run_task_simple: stimulus "reschedule-<time>".
+    done.stimulus_id = protocol::stimulus_id("reschedule");
+    RescheduleEvent ev;
+    static_cast<ExecuteDoneEvent&>(ev) = std::move(done);
+    handle(std::move(ev));
+  } else if (r->ok) {
     store(key, id, r->info.nbytes);
     done.stimulus_id = protocol::stimulus_id("task-finished");
     ExecuteSuccessEvent ev;
@@ -393,6 +413,8 @@ void WorkerServer::setup_stream_handlers() {
   h.add("close", stream_op<protocol::CloseWorker>(
                      [this](const protocol::CloseWorker& op) { close(op.reason); }));
   h.add("cancel-compute", [](const protocol::StreamMessage&) { return Status::OK(); });
+  h.set_fallback(
+      [this](const protocol::StreamMessage& sm) { return forward_stream_op(sm); });
 }
 
 void WorkerServer::setup_rpc_handlers() {

@@ -93,6 +93,7 @@ class WorkerServer {
   asio::awaitable<Status> register_with_scheduler();
   asio::awaitable<void> heartbeat_loop();
   Value metrics() const;
+  Value extensions_heartbeat() const;
   // `notify_nanny` false: the nanny itself stopped us (signal) or we never ran.
   void close(const std::string& reason, bool notify_nanny = true);
   asio::awaitable<void> finish_close(std::string reason, bool notify_nanny);
@@ -132,6 +133,9 @@ class WorkerServer {
   asio::awaitable<Value> serve_run(protocol::RpcRequest& req);
   asio::awaitable<Value> serve_plugin_add(protocol::RpcRequest& req);
   asio::awaitable<Value> serve_plugin_remove(protocol::RpcRequest& req);
+  // Ops WorkerPlugins registered on the facade (facade.handlers, stream_handlers).
+  asio::awaitable<Value> serve_python_handler(protocol::RpcRequest& req);
+  Status forward_stream_op(const protocol::StreamMessage& sm);
 
   // ---- transfers (transfer.cpp)
   struct Fetched {

@@ -74,6 +74,7 @@ RecsInstrs WorkerState::handle_event(const ComputeTaskEvent& ev) {
     case TaskStatus::fetch:
     case TaskStatus::missing:
     case TaskStatus::error:
+    case TaskStatus::rescheduled:
     case TaskStatus::forgotten:
       out.recs.set(ts.key, TaskStatus::waiting);
       break;
@@ -237,6 +238,22 @@ RecsInstrs WorkerState::handle_event(const ExecuteFailureEvent& ev) {
     return out;
   }
   out.recs.set(ev.key, TaskStatus::error);
+  return out;
+}
+
+// Upstream _handle_reschedule: the task raised Reschedule (not work stealing, which
+// arrives as free-keys). A cancelled task is simply released.
+RecsInstrs WorkerState::handle_event(const RescheduleEvent& ev) {
+  RecsInstrs out;
+  execute_done_common(ev.key);
+  TaskState* ts = find(ev.key);
+  if (ts == nullptr) return out;
+  if (ts->status == TaskStatus::cancelled) {
+    ts->done = true;
+  } else if (!is_executing(ts->status)) {
+    return out;
+  }
+  out.recs.set(ev.key, TaskStatus::rescheduled);
   return out;
 }
 

@@ -106,6 +106,10 @@ struct ExecuteFailureEvent : ExecuteDoneEvent {
   std::string traceback_text;
 };
 
+// The task raised distributed.Reschedule (a P2P output task that belongs on
+// another worker): it is released here and the scheduler places it again.
+struct RescheduleEvent : ExecuteDoneEvent {};
+
 // One value that arrived from a peer or a scatter, already in the data store.
 struct ReceivedValue {
   Key key;
@@ -167,8 +171,9 @@ struct UnpauseEvent {
 using StateMachineEvent =
     std::variant<ComputeTaskEvent, FreeKeysEvent, StealRequestEvent, AcquireReplicasEvent,
                  RemoveReplicasEvent, RefreshWhoHasEvent, RemoveWorkerEvent,
-                 ExecuteSuccessEvent, ExecuteFailureEvent, GatherDepSuccessEvent,
-                 GatherDepBusyEvent, GatherDepNetworkFailureEvent, RetryBusyWorkerEvent,
-                 UpdateDataEvent, SecedeEvent, PauseEvent, UnpauseEvent>;
+                 ExecuteSuccessEvent, ExecuteFailureEvent, RescheduleEvent,
+                 GatherDepSuccessEvent, GatherDepBusyEvent, GatherDepNetworkFailureEvent,
+                 RetryBusyWorkerEvent, UpdateDataEvent, SecedeEvent, PauseEvent,
+                 UnpauseEvent>;
 
 }  // namespace daskcpp::worker

@@ -100,6 +100,14 @@ struct LongRunningMsg {
   friend bool operator==(const LongRunningMsg&, const LongRunningMsg&) = default;
 };
 
+// The task raised Reschedule: the scheduler should place it again (upstream
+// RescheduleMsg).
+struct RescheduleMsg {
+  Key key;
+  std::string stimulus_id;
+  friend bool operator==(const RescheduleMsg&, const RescheduleMsg&) = default;
+};
+
 // Nobody we know of holds these keys: ask the scheduler who does.
 struct RequestRefreshWhoHasMsg {
   std::vector<Key> keys;
@@ -108,9 +116,10 @@ struct RequestRefreshWhoHasMsg {
                          const RequestRefreshWhoHasMsg&) = default;
 };
 
-using Instruction = std::variant<Execute, GatherDep, FreeData, TaskFinishedMsg,
-                                 TaskErredMsg, ReleaseWorkerDataMsg, StealResponseMsg,
-                                 AddKeysMsg, LongRunningMsg, RequestRefreshWhoHasMsg>;
+using Instruction =
+    std::variant<Execute, GatherDep, FreeData, TaskFinishedMsg, TaskErredMsg,
+                 ReleaseWorkerDataMsg, StealResponseMsg, AddKeysMsg, LongRunningMsg,
+                 RescheduleMsg, RequestRefreshWhoHasMsg>;
 using Instructions = std::vector<Instruction>;
 
 }  // namespace daskcpp::worker

@@ -30,6 +30,8 @@ std::string_view to_string(TaskStatus s) {
       return "long-running";
     case TaskStatus::missing:
       return "missing";
+    case TaskStatus::rescheduled:
+      return "rescheduled";
     case TaskStatus::forgotten:
       return "forgotten";
   }

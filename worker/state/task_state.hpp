@@ -36,7 +36,8 @@ enum class TaskStatus : std::uint8_t {
   resumed,
   long_running,
   missing,
-  forgotten,  // only as a transition's target: the task is dropped
+  rescheduled,  // only as a transition's target: the task raised Reschedule
+  forgotten,    // only as a transition's target: the task is dropped
 };
 
 std::string_view to_string(TaskStatus s);

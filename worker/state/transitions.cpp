@@ -277,6 +277,14 @@ void WorkerState::transition_executing_released(TaskState& ts, const std::string
   to_cancelled(ts);
 }
 
+// Upstream _transition_executing_rescheduled: tell the scheduler, then released
+// here (not via executing -> released, which would cancel and wait for the thread).
+void WorkerState::transition_executing_rescheduled(TaskState& ts, const std::string& sid,
+                                                   RecsInstrs& out) {
+  out.instructions.push_back(RescheduleMsg{ts.key, sid});
+  transition_generic_released(ts, sid, out);
+}
+
 void WorkerState::transition_flight_released(TaskState& ts, const std::string&,
                                              RecsInstrs&) {
   to_cancelled(ts);
@@ -365,6 +373,7 @@ WorkerState::TransitionFn WorkerState::transition_function(TaskStatus start,
       {S::cancelled, S::fetch, &W::transition_cancelled_fetch},
       {S::cancelled, S::memory, &W::transition_cancelled_released},
       {S::cancelled, S::released, &W::transition_cancelled_released},
+      {S::cancelled, S::rescheduled, &W::transition_cancelled_released},
       {S::cancelled, S::waiting, &W::transition_cancelled_waiting},
       {S::resumed, S::memory, &W::transition_resumed_memory},
       {S::resumed, S::released, &W::transition_resumed_released},
@@ -378,6 +387,7 @@ WorkerState::TransitionFn WorkerState::transition_function(TaskStatus start,
       {S::executing, S::long_running, &W::transition_executing_long_running},
       {S::executing, S::memory, &W::transition_executing_memory},
       {S::executing, S::released, &W::transition_executing_released},
+      {S::executing, S::rescheduled, &W::transition_executing_rescheduled},
       {S::fetch, S::flight, &W::transition_fetch_flight},
       {S::fetch, S::missing, &W::transition_fetch_missing},
       {S::fetch, S::released, &W::transition_generic_released},
@@ -389,6 +399,7 @@ WorkerState::TransitionFn WorkerState::transition_function(TaskStatus start,
       {S::long_running, S::error, &W::transition_executing_error},
       {S::long_running, S::memory, &W::transition_executing_memory},
       {S::long_running, S::released, &W::transition_executing_released},
+      {S::long_running, S::rescheduled, &W::transition_executing_rescheduled},
       {S::memory, S::released, &W::transition_memory_released},
       {S::missing, S::fetch, &W::transition_released_fetch},
       {S::missing, S::released, &W::transition_generic_released},

@@ -125,6 +125,7 @@ class WorkerState {
   RecsInstrs handle_event(const RemoveWorkerEvent& ev);
   RecsInstrs handle_event(const ExecuteSuccessEvent& ev);
   RecsInstrs handle_event(const ExecuteFailureEvent& ev);
+  RecsInstrs handle_event(const RescheduleEvent& ev);
   RecsInstrs handle_event(const GatherDepSuccessEvent& ev);
   RecsInstrs handle_event(const GatherDepBusyEvent& ev);
   RecsInstrs handle_event(const GatherDepNetworkFailureEvent& ev);
@@ -184,6 +185,8 @@ class WorkerState {
   void transition_executing_error(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void transition_executing_released(TaskState& ts, const std::string& sid,
                                      RecsInstrs& out);
+  void transition_executing_rescheduled(TaskState& ts, const std::string& sid,
+                                        RecsInstrs& out);
   void transition_flight_released(TaskState& ts, const std::string& sid, RecsInstrs& out);
   void transition_resumed_released(TaskState& ts, const std::string& sid,
                                    RecsInstrs& out);
