@@ -99,6 +99,7 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(ExtensionContext& server,
   conn.metrics = msg->metrics;
   conn.last_seen = now;
   svc.connections().workers()[address] = std::move(conn);
+  if (SchedulerHooks* hooks = svc.hooks()) hooks->add_worker(address);
 
   // The reply is a plain map on the comm (not a batch), ahead of any stream op.
   protocol::RegisterWorkerReply reply;

@@ -1,0 +1,270 @@
+#include "scheduler/python_side/python_side.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "protocol/codec/message_codec.hpp"
+
+namespace daskcpp::scheduler {
+
+using protocol::Array;
+using protocol::Map;
+using protocol::Value;
+
+namespace {
+
+// A key as the value stock's hooks receive (str, int, tuple), from its canonical bytes.
+Value key_object(const SchedulerState& s, TaskId id) {
+  const std::string& k = s.key(id);
+  Result<Value> v = protocol::decode_msgpack(
+      std::span(reinterpret_cast<const std::uint8_t*>(k.data()), k.size()));
+  return v.ok() ? std::move(*v) : Value(k);
+}
+
+// The hook's **kwargs of a worker-caused transition: the task-finished / task-erred
+// op map minus op/key/stimulus_id/run_id, plus `worker` (stimulus_task_finished).
+Value transition_kwargs(const SchedulerState& s, const TransitionArgs& args) {
+  const auto* wire = static_cast<const Value*>(args.wire.get());
+  if (wire == nullptr || !wire->is_map()) return Value(Map{});
+  Map out;
+  for (const auto& [k, v] : wire->as_map()) {
+    if (k.is_str()) {
+      const std::string& name = k.as_str();
+      if (name == "op" || name == "key" || name == "stimulus_id" || name == "run_id" ||
+          name == "worker")
+        continue;
+    }
+    out.emplace_back(k, v);
+  }
+  WorkerId worker = kNoId<WorkerId>;
+  if (args.finished != nullptr) worker = args.finished->worker;
+  if (args.erred != nullptr) worker = args.erred->worker;
+  if (worker != kNoId<WorkerId>)
+    out.emplace_back(Value("worker"), Value(s.worker(worker).address));
+  return Value(std::move(out));
+}
+
+struct Waiter {
+  explicit Waiter(asio::io_context& io) : timer(io) {
+    timer.expires_at(asio::steady_timer::time_point::max());
+  }
+  asio::steady_timer timer;
+  std::optional<Value> result;
+};
+
+}  // namespace
+
+PythonSide::PythonSide(ExtensionContext& ctx) : ctx_(ctx) {}
+
+PythonSide::~PythonSide() {
+  close();
+  ctx_.service.set_hooks(nullptr);
+  ctx_.service.observers().remove(this);
+  if (ctx_.state().graph_observer() == this) ctx_.state().set_graph_observer(nullptr);
+}
+
+Result<std::unique_ptr<PythonSide>> PythonSide::start(
+    ExtensionContext& ctx, std::function<std::string()> address, std::string id) {
+  std::unique_ptr<PythonSide> side(new PythonSide(ctx));
+  PythonSide* self = side.get();
+  SchedulerPortImpl::Owner owner{
+      std::move(address),
+      std::move(id),
+      [self](std::uint32_t mask) { self->set_hook_mask(mask); },
+      [self](const std::string& op) { self->route_rpc(op); },
+      [self](const std::string& op) { self->route_stream(op); },
+      [self] { return self->engine_depth_ > 0; }};
+  side->port_ = std::make_unique<SchedulerPortImpl>(ctx, std::move(owner));
+  DASKCPP_ASSIGN_OR_RETURN(side->host_,
+                           python_compat::SchedulerPythonHost::create(*side->port_));
+  side->pump_ = std::make_unique<LoopPump>(ctx.io, *side->host_);
+  side->pump_->start();
+  ctx.service.set_hooks(self);
+  return side;
+}
+
+void PythonSide::close() {
+  if (closed_ || !host_) return;
+  if (wants(PluginHook::before_close)) hook("before_close", Value(Map{}));
+  if (wants(PluginHook::close)) hook("close", Value(Map{}));
+  closed_ = true;
+  host_->close();
+  pump_->stop();
+}
+
+Status PythonSide::exec(const std::string& source) {
+  Status st = host_->exec(source);
+  pump_->request_step();
+  return st;
+}
+
+void PythonSide::set_hook_mask(std::uint32_t mask) {
+  hook_mask_ = mask;
+  if (wants(PluginHook::transition)) {
+    ctx_.service.observers().add(this);
+  } else {
+    ctx_.service.observers().remove(this);
+  }
+  ctx_.state().set_graph_observer(wants(PluginHook::update_graph) ? this : nullptr);
+}
+
+void PythonSide::route_rpc(const std::string& op) {
+  if (!routed_rpc_.insert(op).second) return;
+  if (ctx_.rpc.contains(op)) {
+    // Replacing a native handler could destroy one that is running (register-client
+    // runs for a client's lifetime); stock would replace it, daskcpp keeps its own.
+    spdlog::warn(
+        "Scheduler.handlers['{}'] set from Python: daskcpp keeps its native handler", op);
+    return;
+  }
+  ctx_.rpc.add(op, [this, op](protocol::RpcRequest& req) -> asio::awaitable<Value> {
+    co_return co_await call_python(op, req);
+  });
+}
+
+void PythonSide::route_stream(const std::string& op) {
+  if (!routed_stream_.insert(op).second) return;
+  auto handler = [this, op](const protocol::StreamMessage& m) -> Status {
+    Value msg = m.msg;
+    if (msg.is_map()) {
+      Map args;
+      for (const auto& [k, v] : msg.as_map()) {
+        if (!(k.is_str() && k.as_str() == "op")) args.emplace_back(k, v);
+      }
+      for (const auto& [k, v] : m.extra.is_map() ? m.extra.as_map() : Map{}) {
+        if (msg.find(k.is_str() ? k.as_str() : std::string()) == nullptr)
+          args.emplace_back(k, v);
+      }
+      msg = Value(std::move(args));
+    }
+    host_->call_stream(op, m.peer, msg);
+    pump_->request_step();
+    return Status::OK();
+  };
+  ctx_.client_stream.add(op, handler);
+  ctx_.worker_stream.add(op, handler);
+}
+
+asio::awaitable<Value> PythonSide::call_python(std::string op,
+                                               protocol::RpcRequest& req) {
+  auto waiter = std::make_shared<Waiter>(ctx_.io);
+  const std::string peer = req.comm ? req.comm->peer_address() : std::string();
+  host_->call_rpc(op, peer, req.args, [waiter](Value v) {
+    waiter->result = std::move(v);
+    waiter->timer.cancel();
+  });
+  pump_->request_step();
+  if (!waiter->result) {
+    protocol::ErrorCode ec;
+    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!waiter->result) co_return Value();
+  co_return std::move(*waiter->result);
+}
+
+void PythonSide::hook(std::string_view name, Value kwargs) {
+  if (closed_) return;
+  host_->hook(name, kwargs);
+  pump_->request_step();
+}
+
+// ---- SchedulerHooks ---------------------------------------------------------------
+
+void PythonSide::add_worker(const std::string& address) {
+  if (wants(PluginHook::add_worker))
+    hook("add_worker", protocol::make_map({{"worker", Value(address)}}));
+}
+
+void PythonSide::remove_worker(const std::string& address,
+                               const std::string& stimulus_id) {
+  if (wants(PluginHook::remove_worker)) {
+    hook("remove_worker", protocol::make_map({{"worker", Value(address)},
+                                              {"stimulus_id", Value(stimulus_id)}}));
+  }
+}
+
+void PythonSide::add_client(const std::string& client) {
+  if (wants(PluginHook::add_client))
+    hook("add_client", protocol::make_map({{"client", Value(client)}}));
+}
+
+void PythonSide::remove_client(const std::string& client) {
+  if (wants(PluginHook::remove_client))
+    hook("remove_client", protocol::make_map({{"client", Value(client)}}));
+}
+
+void PythonSide::log_event(const std::vector<std::string>& topics, const Value& msg) {
+  if (!wants(PluginHook::log_event)) return;
+  // Broker.publish calls the hook once per topic.
+  for (const std::string& topic : topics) {
+    hook("log_event", protocol::make_map({{"topic", Value(topic)}, {"msg", msg}}));
+  }
+}
+
+void PythonSide::restart() {
+  if (wants(PluginHook::restart)) hook("restart", Value(Map{}));
+}
+
+// ---- engine observers ----------------------------------------------------------------
+
+void PythonSide::on_transition(SchedulerState& s, TaskId id, TaskStatus start,
+                               TaskStatus finish, const TransitionArgs& args,
+                               const Stimulus& stim, const LinksBefore* /*before*/) {
+  if (closed_ || !wants(PluginHook::transition)) return;
+  Value kwargs = transition_kwargs(s, args);
+  ++engine_depth_;
+  host_->transition(s.key(id), task_status_name(start), task_status_name(finish), stim.id,
+                    &kwargs);
+  --engine_depth_;
+  pump_->request_step();
+}
+
+void PythonSide::on_update_graph(SchedulerState& s, const UpdateGraph& g,
+                                 const std::vector<TaskId>& touched,
+                                 const std::vector<TaskId>& requested,
+                                 const Stimulus& stim) {
+  if (closed_ || !wants(PluginHook::update_graph)) return;
+  Array keys;
+  for (TaskId id : requested) keys.push_back(key_object(s, id));
+  Array tasks;
+  Map priority;
+  Map annotations;  // {name: {key: value}}
+  for (TaskId id : touched) {
+    const TaskState& ts = s.task(id);
+    Value key = key_object(s, id);
+    tasks.push_back(key);
+    if (ts.has_priority) {
+      priority.emplace_back(
+          key, Value(Array{Value(static_cast<std::int64_t>(ts.priority.neg_user)),
+                           Value(ts.priority.generation), Value(ts.priority.order)}));
+    }
+    if (!ts.extras || !ts.extras->annotations) continue;
+    const auto* a = static_cast<const Value*>(ts.extras->annotations.get());
+    if (!a->is_map()) continue;
+    for (const auto& [name, value] : a->as_map()) {
+      Map* per_key = nullptr;
+      for (auto& [n, m] : annotations) {
+        if (n == name) per_key = &m.as_map();
+      }
+      if (per_key == nullptr) {
+        annotations.emplace_back(name, Value(Map{}));
+        per_key = &annotations.back().second.as_map();
+      }
+      per_key->emplace_back(key, value);
+    }
+  }
+  Value kwargs = protocol::make_map({{"client", Value(g.client)},
+                                     {"keys", Value(std::move(keys))},
+                                     {"tasks", Value(std::move(tasks))},
+                                     {"annotations", Value(std::move(annotations))},
+                                     {"priority", Value(std::move(priority))},
+                                     {"stimulus_id", Value(stim.id)}});
+  ++engine_depth_;
+  hook("update_graph", std::move(kwargs));
+  --engine_depth_;
+}
+
+}  // namespace daskcpp::scheduler
