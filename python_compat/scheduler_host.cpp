@@ -126,6 +126,14 @@ void define_bridge(py::module_& m) {
            [](Bridge& b, std::uint32_t mask) { b.port->set_hook_mask(mask); })
       .def("route_rpc", [](Bridge& b, std::string op) { b.port->route_rpc(op); })
       .def("route_stream", [](Bridge& b, std::string op) { b.port->route_stream(op); })
+      .def("store_worker_plugin",
+           [](Bridge& b, std::string name, const py::bytes& plugin) {
+             std::string data(plugin);
+             b.port->store_worker_plugin(name,
+                                         Value(Bytes::from_string(std::move(data))));
+           })
+      .def("set_shuffle_active",
+           [](Bridge& b, bool active) { b.port->set_shuffle_active(active); })
       .def_static("log", [](std::string level, std::string text) {
         if (level == "error") {
           spdlog::error("{}", text);
@@ -267,17 +275,38 @@ void SchedulerPythonHost::hook(std::string_view name, const Value& kwargs) {
 
 void SchedulerPythonHost::transition(std::string_view key, std::string_view start,
                                      std::string_view finish,
-                                     std::string_view stimulus_id, const Value* kwargs) {
+                                     std::string_view stimulus_id, const Value* kwargs,
+                                     bool only_shuffle) {
   py::gil_scoped_acquire gil;
   try {
     py::object frames =
         kwargs != nullptr ? py::object(frames_to_py(*kwargs)) : py::none();
     impl_->facade().attr("_transition")(py::bytes(key.data(), key.size()),
                                         std::string(start), std::string(finish),
-                                        std::string(stimulus_id), frames);
+                                        std::string(stimulus_id), frames, only_shuffle);
   } catch (const py::error_already_set& e) {
     spdlog::error("scheduler facade: hook transition failed: {}", python_error_text(e));
   }
+}
+
+Status SchedulerPythonHost::install_default_extensions() {
+  py::gil_scoped_acquire gil;
+  try {
+    impl_->facade().attr("_install_default_extensions")();
+  } catch (const py::error_already_set& e) {
+    return Status::PythonError("default extensions: " + python_error_text(e));
+  }
+  return Status::OK();
+}
+
+Status SchedulerPythonHost::start_plugins() {
+  py::gil_scoped_acquire gil;
+  try {
+    impl_->facade().attr("_start_plugins")();
+  } catch (const py::error_already_set& e) {
+    return Status::PythonError("plugin start: " + python_error_text(e));
+  }
+  return Status::OK();
 }
 
 Status SchedulerPythonHost::exec(const std::string& source) {

@@ -57,8 +57,16 @@ class SchedulerPythonHost {
   // restart, before_close, close; `kwargs` is the map of keyword arguments.
   void hook(std::string_view name, const protocol::Value& kwargs);
   // SchedulerPlugin.transition; `kwargs` null for a recommendation's transition.
+  // `only_shuffle`: call just the hosted shuffle extension (its gate fired, no other
+  // plugin wants transitions).
   void transition(std::string_view key, std::string_view start, std::string_view finish,
-                  std::string_view stimulus_id, const protocol::Value* kwargs);
+                  std::string_view stimulus_id, const protocol::Value* kwargs,
+                  bool only_shuffle);
+
+  // Startup, in stock's order: the default extensions (the P2P shuffle extension),
+  // then every plugin's start() run to completion (before workers can register).
+  Status install_default_extensions();
+  Status start_plugins();
 
   // Runs `source` (Python statements) with `facade` bound: tests and startup glue.
   Status exec(const std::string& source);

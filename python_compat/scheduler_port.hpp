@@ -72,6 +72,11 @@ class SchedulerPort {
   // facade.stream_handlers[op].
   virtual void route_rpc(const std::string& op) = 0;
   virtual void route_stream(const std::string& op) = 0;
+  // Scheduler.worker_plugins[name] = plugin: goes out in every register-worker reply.
+  virtual void store_worker_plugin(const std::string& name,
+                                   const protocol::Value& plugin) = 0;
+  // Whether the hosted shuffle extension has an active shuffle (its gate).
+  virtual void set_shuffle_active(bool active) = 0;
 };
 
 }  // namespace daskcpp::python_compat

@@ -23,7 +23,12 @@ from collections.abc import Mapping
 import msgpack
 
 from daskcpp._scheduler_loop import LoopPump
-from daskcpp._scheduler_plugins import HookCaller, PluginTable, hook_mask
+from daskcpp._scheduler_plugins import (
+    HookCaller,
+    PluginTable,
+    gated_shuffle_extension,
+    hook_mask,
+)
 
 logger = logging.getLogger("distributed.scheduler")
 
@@ -142,7 +147,9 @@ class TaskView:
                 self._run_spec = value
             return self._run_spec
         if name == "annotations":
-            return _Annotations(self, value or {})
+            return _Annotations(self, value) if value is not None else None
+        if name in ("worker_restrictions", "host_restrictions"):
+            return set(value) if value is not None else None
         return value
 
     def __setattr__(self, name, value):
@@ -372,6 +379,8 @@ class SchedulerFacade:
         self.stream_handlers = RoutedHandlers(bridge.route_stream)
         self.worker_plugins: dict = {}
         self.status = Status.running
+        self._shuffle_active = False
+        self._rpc_pool = None
         self.transition_log = ()
         self.validate = False
         with self._pump.running():
@@ -474,9 +483,128 @@ class SchedulerFacade:
     def client_send(self, client: str, msg: dict) -> None:
         self.send_all({client: [msg]}, {})
 
+    # -- talking to workers
+    @property
+    def rpc(self):
+        """``Scheduler.rpc``: a ConnectionPool on the facade loop."""
+        if self._rpc_pool is None:
+            from distributed.core import ConnectionPool
+
+            from distributed.core import Status
+
+            with self._pump.running():
+                pool = ConnectionPool(limit=512)
+                # ConnectionPool.start() without awaiting: it only sets these.
+                pool.semaphore = asyncio.Semaphore(pool.limit)
+                pool.status = Status.running
+                self._rpc_pool = pool
+        return self._rpc_pool
+
+    async def broadcast(
+        self,
+        *,
+        msg,
+        workers=None,
+        hosts=None,
+        nanny=False,
+        serializers=None,
+        on_error="raise",
+    ):
+        """Scheduler.broadcast (6657-6721) on the facade loop."""
+        from distributed.core import send_recv
+        from distributed.protocol.pickle import dumps
+        from distributed.utils import All
+
+        workers = list(self.workers) if workers is None else list(workers)
+        if hosts is not None:
+            raise _missing(self, "broadcast(hosts=...)")
+        addresses = workers
+        if nanny:
+            addresses = [n for w in workers if (n := self.workers[w].nanny) is not None]
+        error = object()
+
+        async def send_message(addr):
+            try:
+                comm = await self.rpc.connect(addr)
+                comm.name = "Scheduler Broadcast"
+                try:
+                    resp = await send_recv(comm, close=True, serializers=serializers, **msg)
+                finally:
+                    self.rpc.reuse(addr, comm)
+                return resp
+            except Exception as e:
+                logger.error(f"broadcast to {addr} failed: {e.__class__.__name__}: {e}")
+                if on_error == "raise":
+                    raise
+                if on_error == "return":
+                    return e
+                if on_error == "return_pickle":
+                    return dumps(e)
+                if on_error == "ignore":
+                    return error
+                raise ValueError(
+                    "on_error must be 'raise', 'return', 'return_pickle', "
+                    f"or 'ignore'; got {on_error!r}"
+                )
+
+        results = await All([send_message(a) for a in addresses])
+        return {k: v for k, v in zip(workers, results) if v is not error}
+
+    async def register_worker_plugin(self, comm, plugin, name=None, idempotent=None):
+        """Scheduler.register_worker_plugin (8130-8140): stored where every
+        register-worker reply takes it from, and sent to the current workers."""
+        if idempotent is None:
+            idempotent = False
+        if name in self.worker_plugins and idempotent:
+            return {}
+        self.worker_plugins[name] = plugin
+        self._bridge.store_worker_plugin(name, plugin)
+        msg = {"op": "plugin-add", "plugin": plugin, "name": name}
+        return await self.broadcast(msg=msg)
+
     # -- plugins (scheduler.py 6188-6269)
     def _plugins_changed(self):
         self._bridge.set_hook_mask(hook_mask(self.plugins))
+        self._sync_gate()
+
+    def _sync_gate(self):
+        """Tells C++ whether the hosted shuffle extension has an active shuffle (its
+        transition hook then also wants erred tasks)."""
+        ext = self.extensions.get("shuffle")
+        active = bool(ext is not None and ext.active_shuffles)
+        if active != self._shuffle_active:
+            self._shuffle_active = active
+            self._bridge.set_shuffle_active(active)
+
+    def _install_default_extensions(self):
+        """Stock's DEFAULT_EXTENSIONS that have a Python side here: the P2P shuffle
+        extension (it registers its handlers and itself as plugin "shuffle")."""
+        from distributed.shuffle._scheduler_plugin import ShuffleSchedulerPlugin
+
+        with self._pump.running():
+            self.extensions["shuffle"] = ShuffleSchedulerPlugin(self)
+
+    def _start_plugins(self, timeout=30.0):
+        """Scheduler.start_unsafe's plugin starts (4470-4472), run to completion
+        before the scheduler accepts connections."""
+        import time as _time
+
+        async def start_all():
+            await asyncio.gather(
+                *[p.start(self) for p in list(self.plugins.values()) if hasattr(p, "start")]
+            )
+
+        with self._pump.running():
+            task = asyncio.ensure_future(start_all())
+        deadline = _time.monotonic() + timeout
+        while not task.done():
+            if self._pump.step() != 0.0:
+                _time.sleep(0.001)
+            if _time.monotonic() > deadline:
+                task.cancel()
+                raise TimeoutError("scheduler plugins did not start in time")
+        task.result()
+        self._sync_gate()
 
     def add_plugin(self, plugin, *, idempotent=False, name=None, **kwargs):
         import warnings
@@ -540,9 +668,11 @@ class SchedulerFacade:
 
         def send(result):
             try:
-                reply(to_frames(result))
+                frames = to_frames(result)
             except Exception as e:
-                reply(to_frames(error_message(e, status="uncaught-error")))
+                frames = to_frames(error_message(e, status="uncaught-error"))
+            self._sync_gate()
+            reply(frames)
 
         with self._pump.running():
             try:
@@ -594,19 +724,29 @@ class SchedulerFacade:
                 self._hooks.call(hook)
             else:
                 self._hooks.call(hook, scheduler=self, **kwargs)
+        self._sync_gate()
 
-    def _transition(self, kb, start, finish, stimulus_id, frames):
+    def _transition(self, kb, start, finish, stimulus_id, frames, only_shuffle):
         kwargs = to_py(frames) if frames is not None else {}
         key = self._key(kb)
         with self._pump.running():
             self._hooks.call(
-                "transition", key, start, finish, stimulus_id=stimulus_id, **kwargs
+                "transition",
+                key,
+                start,
+                finish,
+                stimulus_id=stimulus_id,
+                only=gated_shuffle_extension if only_shuffle else None,
+                **kwargs,
             )
         if finish == "forgotten":
             self._forget(kb)
+        self._sync_gate()
 
     def _step(self) -> float:
-        return self._pump.step()
+        wakeup = self._pump.step()
+        self._sync_gate()
+        return wakeup
 
     def _fileno(self) -> int:
         return self._pump.fileno()

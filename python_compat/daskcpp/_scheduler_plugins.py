@@ -23,7 +23,25 @@ HOOKS = (
     "valid_workers_downscaling",
     "before_close",
     "close",
+    # Not a SchedulerPlugin hook: the hosted shuffle extension's gated transition
+    # hook (scheduler/python_side/python_side.cpp decides when it may fire).
+    "shuffle_gate",
 )
+SHUFFLE_GATE_VERSION = "2026.8.0"
+
+
+def gated_shuffle_extension(plugin) -> bool:
+    """True for upstream's ShuffleSchedulerPlugin of the release whose transition
+    hook the C++ gate was derived from (docs/design/scheduler-python-side.md §4.5):
+    it returns without side effects unless a barrier goes released/forgotten or a
+    task errs while a shuffle is active. Any other release is called ungated."""
+    import distributed
+    from distributed.shuffle._scheduler_plugin import ShuffleSchedulerPlugin
+
+    return (
+        type(plugin) is ShuffleSchedulerPlugin
+        and distributed.__version__ == SHUFFLE_GATE_VERSION
+    )
 
 
 def hook_mask(plugins) -> int:
@@ -32,8 +50,14 @@ def hook_mask(plugins) -> int:
 
     mask = 0
     for bit, name in enumerate(HOOKS):
+        if name == "shuffle_gate":
+            if any(gated_shuffle_extension(p) for p in plugins.values()):
+                mask |= 1 << bit
+            continue
         base = getattr(SchedulerPlugin, name)
         for plugin in plugins.values():
+            if name == "transition" and gated_shuffle_extension(plugin):
+                continue
             if getattr(type(plugin), name, base) is not base:
                 mask |= 1 << bit
                 break
@@ -85,10 +109,13 @@ class HookCaller:
             + traceback.format_exc(),
         )
 
-    def call(self, hook, *args, **kwargs) -> list:
-        """Returns the futures of the hooks that returned awaitables."""
+    def call(self, hook, *args, only=None, **kwargs) -> list:
+        """Returns the futures of the hooks that returned awaitables. With `only`,
+        calls just the plugins for which only(plugin) is true."""
         futures = []
         for name, plugin in list(self._plugins.items()):
+            if only is not None and not only(plugin):
+                continue
             fn = getattr(plugin, hook, None)
             if fn is None:
                 continue

@@ -47,6 +47,26 @@ Value transition_kwargs(const SchedulerState& s, const TransitionArgs& args) {
   return Value(std::move(out));
 }
 
+// upstream shuffle/_core.py id_from_key: a str key starting with the barrier prefix.
+bool is_barrier_key(std::string_view canonical) {
+  constexpr std::string_view kPrefix = "shuffle-barrier-";
+  if (canonical.empty()) return false;
+  const auto first = static_cast<std::uint8_t>(canonical[0]);
+  std::size_t header = 0;
+  if ((first & 0xe0) == 0xa0) {
+    header = 1;  // fixstr
+  } else if (first == 0xd9) {
+    header = 2;  // str 8
+  } else if (first == 0xda) {
+    header = 3;  // str 16
+  } else if (first == 0xdb) {
+    header = 5;  // str 32
+  } else {
+    return false;
+  }
+  return canonical.substr(std::min(header, canonical.size())).starts_with(kPrefix);
+}
+
 struct Waiter {
   explicit Waiter(asio::io_context& io) : timer(io) {
     timer.expires_at(asio::steady_timer::time_point::max());
@@ -57,7 +77,8 @@ struct Waiter {
 
 }  // namespace
 
-PythonSide::PythonSide(ExtensionContext& ctx) : ctx_(ctx) {}
+PythonSide::PythonSide(ExtensionContext& ctx, PluginStore& plugins)
+    : ctx_(ctx), plugins_(plugins) {}
 
 PythonSide::~PythonSide() {
   close();
@@ -67,8 +88,9 @@ PythonSide::~PythonSide() {
 }
 
 Result<std::unique_ptr<PythonSide>> PythonSide::start(
-    ExtensionContext& ctx, std::function<std::string()> address, std::string id) {
-  std::unique_ptr<PythonSide> side(new PythonSide(ctx));
+    ExtensionContext& ctx, PluginStore& plugins, std::function<std::string()> address,
+    std::string id) {
+  std::unique_ptr<PythonSide> side(new PythonSide(ctx, plugins));
   PythonSide* self = side.get();
   SchedulerPortImpl::Owner owner{
       std::move(address),
@@ -76,6 +98,20 @@ Result<std::unique_ptr<PythonSide>> PythonSide::start(
       [self](std::uint32_t mask) { self->set_hook_mask(mask); },
       [self](const std::string& op) { self->route_rpc(op); },
       [self](const std::string& op) { self->route_stream(op); },
+      [self](const std::string& name, const Value& plugin) {
+        Map& m = self->plugins_.worker;
+        for (auto& [k, v] : m) {
+          if (k.is_str() && k.as_str() == name) {
+            v = plugin;
+            return;
+          }
+        }
+        m.emplace_back(Value(name), plugin);
+      },
+      [self](bool active) {
+        self->shuffle_active_ = active;
+        self->update_observer();
+      },
       [self] { return self->engine_depth_ > 0; }};
   side->port_ = std::make_unique<SchedulerPortImpl>(ctx, std::move(owner));
   DASKCPP_ASSIGN_OR_RETURN(side->host_,
@@ -83,6 +119,8 @@ Result<std::unique_ptr<PythonSide>> PythonSide::start(
   side->pump_ = std::make_unique<LoopPump>(ctx.io, *side->host_);
   side->pump_->start();
   ctx.service.set_hooks(self);
+  DASKCPP_RETURN_NOT_OK(side->host_->install_default_extensions());
+  DASKCPP_RETURN_NOT_OK(side->host_->start_plugins());
   return side;
 }
 
@@ -103,12 +141,31 @@ Status PythonSide::exec(const std::string& source) {
 
 void PythonSide::set_hook_mask(std::uint32_t mask) {
   hook_mask_ = mask;
-  if (wants(PluginHook::transition)) {
+  const bool graph = wants(PluginHook::update_graph) || wants(PluginHook::shuffle_gate);
+  ctx_.state().set_graph_observer(graph ? this : nullptr);
+  if (!wants(PluginHook::shuffle_gate)) barriers_.clear();
+  update_observer();
+}
+
+void PythonSide::update_observer() {
+  const bool gate =
+      wants(PluginHook::shuffle_gate) && (!barriers_.empty() || shuffle_active_);
+  if (!closed_ && (wants(PluginHook::transition) || gate)) {
     ctx_.service.observers().add(this);
   } else {
     ctx_.service.observers().remove(this);
   }
-  ctx_.state().set_graph_observer(wants(PluginHook::update_graph) ? this : nullptr);
+}
+
+// docs/design/scheduler-python-side.md §4.5: the pinned ShuffleSchedulerPlugin's
+// transition hook returns without side effects unless a barrier goes released or
+// forgotten, or a task errs while a shuffle is active.
+bool PythonSide::shuffle_gate_fires(TaskId id, TaskStatus finish) const {
+  if (!wants(PluginHook::shuffle_gate)) return false;
+  if (finish == TaskStatus::erred) return shuffle_active_;
+  if (finish == TaskStatus::released || finish == TaskStatus::forgotten)
+    return barriers_.contains(id);
+  return false;
 }
 
 void PythonSide::route_rpc(const std::string& op) {
@@ -212,21 +269,36 @@ void PythonSide::restart() {
 
 void PythonSide::on_transition(SchedulerState& s, TaskId id, TaskStatus start,
                                TaskStatus finish, const TransitionArgs& args,
-                               const Stimulus& stim, const LinksBefore* /*before*/) {
-  if (closed_ || !wants(PluginHook::transition)) return;
-  Value kwargs = transition_kwargs(s, args);
-  ++engine_depth_;
-  host_->transition(s.key(id), task_status_name(start), task_status_name(finish), stim.id,
-                    &kwargs);
-  --engine_depth_;
-  pump_->request_step();
+                               const Stimulus& stim, const LinksBefore* before) {
+  if (closed_) return;
+  const bool all = wants(PluginHook::transition);
+  const bool gated = !all && shuffle_gate_fires(id, finish);
+  if (all || gated) {
+    Value kwargs = transition_kwargs(s, args);
+    port_->set_links_before(id, before);
+    ++engine_depth_;
+    host_->transition(s.key(id), task_status_name(start), task_status_name(finish),
+                      stim.id, &kwargs, gated);
+    --engine_depth_;
+    port_->set_links_before(kNoId<TaskId>, nullptr);
+    pump_->request_step();
+  }
+  if (finish == TaskStatus::forgotten && barriers_.erase(id) > 0) update_observer();
 }
 
 void PythonSide::on_update_graph(SchedulerState& s, const UpdateGraph& g,
                                  const std::vector<TaskId>& touched,
                                  const std::vector<TaskId>& requested,
                                  const Stimulus& stim) {
-  if (closed_ || !wants(PluginHook::update_graph)) return;
+  if (closed_) return;
+  if (wants(PluginHook::shuffle_gate)) {
+    const std::size_t before = barriers_.size();
+    for (TaskId id : touched) {
+      if (is_barrier_key(s.key(id))) barriers_.insert(id);
+    }
+    if (barriers_.size() != before) update_observer();
+  }
+  if (!wants(PluginHook::update_graph)) return;
   Array keys;
   for (TaskId id : requested) keys.push_back(key_object(s, id));
   Array tasks;

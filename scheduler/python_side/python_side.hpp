@@ -16,9 +16,11 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_set>
 
 #include "protocol/status.hpp"
 #include "python_compat/scheduler_host.hpp"
+#include "scheduler/extensions/plugins/plugin_store.hpp"
 #include "scheduler/python_side/loop_pump.hpp"
 #include "scheduler/python_side/scheduler_port_impl.hpp"
 #include "scheduler/service/extension_context.hpp"
@@ -41,6 +43,7 @@ enum class PluginHook : std::uint32_t {
   valid_workers_downscaling,
   before_close,
   close,
+  shuffle_gate,  // the hosted shuffle extension (gated transition hook)
 };
 
 class PythonSide final : public SchedulerHooks,
@@ -49,7 +52,10 @@ class PythonSide final : public SchedulerHooks,
  public:
   // Builds the facade (needs the embedded interpreter running) and installs the
   // hooks on the service. `address` is read when Python asks for it.
+  // Then hosts the default extensions (P2P shuffle) and starts every plugin, so the
+  // first register-worker reply already carries the shuffle worker plugin.
   static Result<std::unique_ptr<PythonSide>> start(ExtensionContext& ctx,
+                                                   PluginStore& plugins,
                                                    std::function<std::string()> address,
                                                    std::string id);
   ~PythonSide() override;
@@ -81,7 +87,12 @@ class PythonSide final : public SchedulerHooks,
                        const Stimulus& stim) override;
 
  private:
-  explicit PythonSide(ExtensionContext& ctx);
+  PythonSide(ExtensionContext& ctx, PluginStore& plugins);
+  // Installs the transition observer while someone may want a transition: a plugin
+  // with a `transition` hook, or the shuffle gate with a barrier alive or a shuffle
+  // active. Otherwise the engine's per-task path has no observer at all.
+  void update_observer();
+  bool shuffle_gate_fires(TaskId id, TaskStatus finish) const;
   bool wants(PluginHook hook) const {
     return (hook_mask_ >> static_cast<std::uint32_t>(hook)) & 1u;
   }
@@ -92,6 +103,7 @@ class PythonSide final : public SchedulerHooks,
   void hook(std::string_view name, protocol::Value kwargs);
 
   ExtensionContext& ctx_;
+  PluginStore& plugins_;
   std::unique_ptr<SchedulerPortImpl> port_;
   std::unique_ptr<python_compat::SchedulerPythonHost> host_;
   std::unique_ptr<LoopPump> pump_;
@@ -100,6 +112,10 @@ class PythonSide final : public SchedulerHooks,
   std::set<std::string> routed_rpc_;
   std::set<std::string> routed_stream_;
   bool closed_ = false;
+  // The shuffle gate's inputs: barrier tasks alive ("shuffle-barrier-*" keys, seen
+  // at intake, dropped when forgotten) and whether a shuffle is active.
+  std::unordered_set<TaskId> barriers_;
+  bool shuffle_active_ = false;
 };
 
 }  // namespace daskcpp::scheduler

@@ -21,7 +21,9 @@ Value key_value(const SchedulerState& s, TaskId id) {
 
 Value task_keys_value(const SchedulerState& s, const IdSet<TaskId>& ids) {
   Array out;
-  for (TaskId id : ids) out.push_back(key_value(s, id));
+  for (TaskId id : ids) {
+    if (s.task(id).alive) out.push_back(key_value(s, id));
+  }
   return Value(std::move(out));
 }
 
@@ -134,8 +136,11 @@ Result<Value> SchedulerPortImpl::task_field(std::string_view key,
   }
   if (field == "group") return Value(s.group(ts.group).name);
   if (field == "prefix") return Value(s.prefix(ts.prefix).name);
-  if (field == "dependencies") return task_keys_value(s, ts.dependencies);
-  if (field == "dependents") return task_keys_value(s, ts.dependents);
+  const LinksBefore* before = id == links_task_ ? links_before_ : nullptr;
+  if (field == "dependencies")
+    return task_keys_value(s, before ? before->dependencies : ts.dependencies);
+  if (field == "dependents")
+    return task_keys_value(s, before ? before->dependents : ts.dependents);
   if (field == "waiters") return task_keys_value(s, ts.waiters);
   if (field == "waiting_on") return task_keys_value(s, ts.waiting_on);
   if (field == "who_has") return worker_addresses_value(s, ts.who_has);
@@ -182,7 +187,7 @@ Status SchedulerPortImpl::set_task_field(std::string_view key, std::string_view 
     return Status::OK();
   }
   if (field == "annotations") {
-    if (value.is_nil() || (value.is_map() && value.as_map().empty())) {
+    if (value.is_nil()) {
       if (ts.extras) ts.extras->annotations.reset();
     } else {
       ts.mutable_extras().annotations = std::make_shared<const Value>(value);

@@ -17,6 +17,7 @@
 
 #include "python_compat/scheduler_port.hpp"
 #include "scheduler/service/extension_context.hpp"
+#include "scheduler/transitions/transition_observer.hpp"
 
 namespace daskcpp::scheduler {
 
@@ -28,6 +29,8 @@ class SchedulerPortImpl final : public python_compat::SchedulerPort {
     std::function<void(std::uint32_t)> set_hook_mask;
     std::function<void(const std::string&)> route_rpc;
     std::function<void(const std::string&)> route_stream;
+    std::function<void(const std::string&, const protocol::Value&)> store_worker_plugin;
+    std::function<void(bool)> set_shuffle_active;
     // True while a hook called from inside the engine runs.
     std::function<bool()> inside_engine;
   };
@@ -65,6 +68,18 @@ class SchedulerPortImpl final : public python_compat::SchedulerPort {
   void set_hook_mask(std::uint32_t mask) override { owner_.set_hook_mask(mask); }
   void route_rpc(const std::string& op) override { owner_.route_rpc(op); }
   void route_stream(const std::string& op) override { owner_.route_stream(op); }
+  void store_worker_plugin(const std::string& name,
+                           const protocol::Value& plugin) override {
+    owner_.store_worker_plugin(name, plugin);
+  }
+  void set_shuffle_active(bool active) override { owner_.set_shuffle_active(active); }
+
+  // While a `forgotten` hook runs, the task's links as they were before (stock puts
+  // them back on the TaskState for the plugins, scheduler.py 1995-1997).
+  void set_links_before(TaskId id, const LinksBefore* before) {
+    links_task_ = id;
+    links_before_ = before;
+  }
 
  private:
   Result<TaskId> live_task(std::string_view key) const;
@@ -72,6 +87,8 @@ class SchedulerPortImpl final : public python_compat::SchedulerPort {
 
   ExtensionContext& ctx_;
   Owner owner_;
+  TaskId links_task_ = kNoId<TaskId>;
+  const LinksBefore* links_before_ = nullptr;
 };
 
 }  // namespace daskcpp::scheduler
