@@ -299,6 +299,17 @@ Status SchedulerPythonHost::install_default_extensions() {
   return Status::OK();
 }
 
+Status SchedulerPythonHost::load_preloads(const std::vector<std::string>& preload,
+                                          const std::vector<std::string>& preload_argv) {
+  py::gil_scoped_acquire gil;
+  try {
+    impl_->facade().attr("_load_preloads")(preload, preload_argv);
+  } catch (const py::error_already_set& e) {
+    return Status::PythonError("preload: " + python_error_text(e));
+  }
+  return Status::OK();
+}
+
 Status SchedulerPythonHost::start_plugins() {
   py::gil_scoped_acquire gil;
   try {

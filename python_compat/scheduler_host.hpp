@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/codec/value.hpp"
 #include "protocol/status.hpp"
@@ -66,12 +67,17 @@ class SchedulerPythonHost {
   // Startup, in stock's order: the default extensions (the P2P shuffle extension),
   // then every plugin's start() run to completion (before workers can register).
   Status install_default_extensions();
+  // distributed.preloading.process_preloads (imports now; dask_setup in
+  // start_plugins); empty = the distributed.scheduler.preload(-argv) config.
+  Status load_preloads(const std::vector<std::string>& preload,
+                       const std::vector<std::string>& preload_argv);
   Status start_plugins();
 
   // Runs `source` (Python statements) with `facade` bound: tests and startup glue.
   Status exec(const std::string& source);
 
-  // Cancels the facade's tasks and marks it closed.
+  // Scheduler.close's Python part: before_close hooks, preload teardown, close
+  // hooks (run to completion), then the facade's tasks are cancelled.
   void close();
 
  private:

@@ -381,6 +381,7 @@ class SchedulerFacade:
         self.status = Status.running
         self._shuffle_active = False
         self._rpc_pool = None
+        self.preloads = ()
         self.transition_log = ()
         self.validate = False
         with self._pump.running():
@@ -584,26 +585,40 @@ class SchedulerFacade:
         with self._pump.running():
             self.extensions["shuffle"] = ShuffleSchedulerPlugin(self)
 
-    def _start_plugins(self, timeout=30.0):
-        """Scheduler.start_unsafe's plugin starts (4470-4472), run to completion
-        before the scheduler accepts connections."""
-        import time as _time
-
-        async def start_all():
-            await asyncio.gather(
-                *[p.start(self) for p in list(self.plugins.values()) if hasattr(p, "start")]
-            )
+    def _load_preloads(self, preload, preload_argv):
+        from daskcpp._scheduler_preload import load
 
         with self._pump.running():
-            task = asyncio.ensure_future(start_all())
+            self.preloads = load(self, list(preload), list(preload_argv))
+
+    def _run_until_complete(self, coro, what, timeout=30.0):
+        """Steps the facade loop until `coro` is done (startup and close only, while
+        the C++ loop does nothing else)."""
+        import time as _time
+
+        with self._pump.running():
+            task = asyncio.ensure_future(coro)
         deadline = _time.monotonic() + timeout
         while not task.done():
             if self._pump.step() != 0.0:
                 _time.sleep(0.001)
             if _time.monotonic() > deadline:
                 task.cancel()
-                raise TimeoutError("scheduler plugins did not start in time")
-        task.result()
+                raise TimeoutError(f"daskcpp-scheduler: {what} did not finish in time")
+        return task.result()
+
+    def _start_plugins(self):
+        """Scheduler.start_unsafe (4462-4472): preload dask_setup, then every
+        plugin's start, run to completion before the scheduler accepts connections."""
+
+        async def start_all():
+            if self.preloads:
+                await self.preloads.start()
+            await asyncio.gather(
+                *[p.start(self) for p in list(self.plugins.values()) if hasattr(p, "start")]
+            )
+
+        self._run_until_complete(start_all(), "plugin start")
         self._sync_gate()
 
     def add_plugin(self, plugin, *, idempotent=False, name=None, **kwargs):
@@ -752,7 +767,23 @@ class SchedulerFacade:
         return self._pump.fileno()
 
     def _close(self):
+        """Scheduler.close (4499-4507): before_close hooks, preload teardown, close
+        hooks; then the facade loop's tasks are cancelled."""
         from distributed.core import Status
 
+        if self.status == Status.closed:
+            return
+        self.status = Status.closing
+
+        async def close_all():
+            await asyncio.gather(*self._hooks.call("before_close"))
+            if self.preloads:
+                await self.preloads.teardown()
+            await asyncio.gather(*self._hooks.call("close"))
+
+        try:
+            self._run_until_complete(close_all(), "close", timeout=10.0)
+        except Exception:
+            logger.exception("Scheduler close hooks failed")
         self.status = Status.closed
         self._pump.close()

@@ -88,8 +88,8 @@ PythonSide::~PythonSide() {
 }
 
 Result<std::unique_ptr<PythonSide>> PythonSide::start(
-    ExtensionContext& ctx, PluginStore& plugins, std::function<std::string()> address,
-    std::string id) {
+    ExtensionContext& ctx, PluginStore& plugins, const SchedulerOptions& options,
+    std::function<std::string()> address, std::string id) {
   std::unique_ptr<PythonSide> side(new PythonSide(ctx, plugins));
   PythonSide* self = side.get();
   SchedulerPortImpl::Owner owner{
@@ -120,14 +120,14 @@ Result<std::unique_ptr<PythonSide>> PythonSide::start(
   side->pump_->start();
   ctx.service.set_hooks(self);
   DASKCPP_RETURN_NOT_OK(side->host_->install_default_extensions());
+  DASKCPP_RETURN_NOT_OK(
+      side->host_->load_preloads(options.preload, options.preload_argv));
   DASKCPP_RETURN_NOT_OK(side->host_->start_plugins());
   return side;
 }
 
 void PythonSide::close() {
   if (closed_ || !host_) return;
-  if (wants(PluginHook::before_close)) hook("before_close", Value(Map{}));
-  if (wants(PluginHook::close)) hook("close", Value(Map{}));
   closed_ = true;
   host_->close();
   pump_->stop();

@@ -56,6 +56,7 @@ class PythonSide final : public SchedulerHooks,
   // first register-worker reply already carries the shuffle worker plugin.
   static Result<std::unique_ptr<PythonSide>> start(ExtensionContext& ctx,
                                                    PluginStore& plugins,
+                                                   const SchedulerOptions& options,
                                                    std::function<std::string()> address,
                                                    std::string id);
   ~PythonSide() override;

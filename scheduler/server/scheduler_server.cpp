@@ -133,7 +133,8 @@ Status SchedulerServer::start() {
   idle_since_ = time_started_;
   // The facade before accepting: plugins started now see the first workers join.
   Result<std::unique_ptr<PythonSide>> python_side = PythonSide::start(
-      *extension_context_, extensions_->plugins, [this] { return address_; }, id_);
+      *extension_context_, extensions_->plugins, options_, [this] { return address_; },
+      id_);
   if (!python_side.ok()) return python_side.status().with_context("scheduler facade");
   python_side_ = std::move(*python_side);
   extensions_->events.set_listener(

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "protocol/comm/comm_options.hpp"
 #include "scheduler/state/config.hpp"
@@ -29,6 +30,10 @@ struct SchedulerOptions {
   double worker_ttl_seconds = 300;  // distributed.scheduler.worker-ttl; <= 0: off
   // The Python environment that materializes graphs; "" = the build-time venv.
   std::string python_executable;
+  // --preload and its argv; empty = distributed.scheduler.preload(-argv) from the
+  // dask config, read on the Python side as stock does.
+  std::vector<std::string> preload;
+  std::vector<std::string> preload_argv;
 };
 
 }  // namespace daskcpp::scheduler

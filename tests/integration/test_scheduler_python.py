@@ -230,3 +230,83 @@ def test_worker_and_restart_hooks(cluster_factory):
         assert ("remove_worker", extra, True) in ev
         client.restart()
         assert ("restart",) in _events(client)
+
+
+# ---- preloads -------------------------------------------------------------------
+
+PRELOAD_FILE = """
+def dask_setup(s):
+    s.foo = 41
+
+def dask_teardown(s):
+    open({marker!r}, "w").write("torn down")
+"""
+
+PRELOAD_CLICK = """
+import click
+
+@click.command()
+@click.option("--bar")
+def dask_setup(s, bar):
+    s.bar = bar
+"""
+
+
+def _scheduler_with(tmp_path, scheduler_kind, args, env=None):
+    from cluster import SchedulerProcess
+
+    return SchedulerProcess(tmp_path / "sched", scheduler_kind, env=env, extra_args=args)
+
+
+def _ask(address, fn):
+    from distributed import Client
+
+    with Client(address, timeout=15) as c:
+        return c.run_on_scheduler(fn)
+
+
+@pytest.mark.parametrize("how", ["file", "module", "inline"])
+def test_preload(tmp_path, scheduler_kind, how):
+    marker = tmp_path / "teardown"
+    (tmp_path / "my_preload.py").write_text(PRELOAD_FILE.format(marker=str(marker)))
+    env = {"PYTHONPATH": str(tmp_path)}
+    preload = {
+        "file": str(tmp_path / "my_preload.py"),
+        "module": "my_preload",
+        "inline": "def dask_setup(s): s.foo = 41",
+    }[how]
+    proc = _scheduler_with(tmp_path, scheduler_kind, ["--preload", preload], env)
+    try:
+        assert _ask(proc.address, lambda dask_scheduler: dask_scheduler.foo) == 41
+    finally:
+        proc.stop()
+    if how != "inline":
+        assert marker.read_text() == "torn down"
+
+
+def test_preload_click_argv(tmp_path, scheduler_kind):
+    (tmp_path / "click_preload.py").write_text(PRELOAD_CLICK)
+    proc = _scheduler_with(
+        tmp_path,
+        scheduler_kind,
+        ["--preload", "click_preload", "--bar", "7"],
+        {"PYTHONPATH": str(tmp_path)},
+    )
+    try:
+        assert _ask(proc.address, lambda dask_scheduler: dask_scheduler.bar) == "7"
+    finally:
+        proc.stop()
+
+
+def test_preload_from_config(tmp_path, scheduler_kind):
+    (tmp_path / "click_preload.py").write_text(PRELOAD_CLICK)
+    env = {
+        "PYTHONPATH": str(tmp_path),
+        "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": '["click_preload"]',
+        "DASK_DISTRIBUTED__SCHEDULER__PRELOAD_ARGV": '["--bar", "8"]',
+    }
+    proc = _scheduler_with(tmp_path, scheduler_kind, [], env)
+    try:
+        assert _ask(proc.address, lambda dask_scheduler: dask_scheduler.bar) == "8"
+    finally:
+        proc.stop()
