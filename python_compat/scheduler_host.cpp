@@ -132,6 +132,12 @@ void define_bridge(py::module_& m) {
              b.port->store_worker_plugin(name,
                                          Value(Bytes::from_string(std::move(data))));
            })
+      .def("comm_write",
+           [](Bridge& b, std::int64_t id, py::list frames) {
+             return b.port->comm_write(id, value_from_py(frames));
+           })
+      .def("comm_closed",
+           [](Bridge& b, std::int64_t id) { return b.port->comm_closed(id); })
       .def("set_shuffle_active",
            [](Bridge& b, bool active) { b.port->set_shuffle_active(active); })
       .def_static("log", [](std::string level, std::string text) {
@@ -228,7 +234,7 @@ std::optional<double> SchedulerPythonHost::step() {
 }
 
 void SchedulerPythonHost::call_rpc(const std::string& op, const std::string& peer,
-                                   const Value& args, Reply reply) {
+                                   std::int64_t comm_id, const Value& args, Reply reply) {
   py::gil_scoped_acquire gil;
   auto shared = std::make_shared<Reply>(std::move(reply));
   try {
@@ -245,7 +251,7 @@ void SchedulerPythonHost::call_rpc(const std::string& op, const std::string& pee
         r(std::move(v));
       }
     });
-    impl_->facade().attr("_rpc")(op, peer, frames_to_py(args), on_reply);
+    impl_->facade().attr("_rpc")(op, peer, frames_to_py(args), on_reply, comm_id);
   } catch (const py::error_already_set& e) {
     spdlog::error("scheduler facade: op {} from {} failed: {}", op, peer,
                   python_error_text(e));

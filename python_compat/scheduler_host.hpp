@@ -48,7 +48,8 @@ class SchedulerPythonHost {
   // ---- ops routed to Python
   // facade.handlers[op](**args); `reply` gets the reply (the uncaught-error map when
   // the handler raised), now or during a later step().
-  void call_rpc(const std::string& op, const std::string& peer,
+  // `comm_id` names the request's comm for SchedulerPort::comm_write.
+  void call_rpc(const std::string& op, const std::string& peer, std::int64_t comm_id,
                 const protocol::Value& args, Reply reply);
   void call_stream(const std::string& op, const std::string& peer,
                    const protocol::Value& msg);

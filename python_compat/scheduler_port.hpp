@@ -75,6 +75,10 @@ class SchedulerPort {
   // Scheduler.worker_plugins[name] = plugin: goes out in every register-worker reply.
   virtual void store_worker_plugin(const std::string& name,
                                    const protocol::Value& plugin) = 0;
+  // The comm an RPC routed to Python came on (handlers taking `comm`, e.g. feed,
+  // write to it repeatedly): false when it is closed or gone.
+  virtual bool comm_write(std::int64_t comm_id, const protocol::Value& msg) = 0;
+  virtual bool comm_closed(std::int64_t comm_id) const = 0;
   // Whether the hosted shuffle extension has an active shuffle (its gate).
   virtual void set_shuffle_active(bool active) = 0;
 };

@@ -345,15 +345,28 @@ class RoutedHandlers(dict):
             self[op] = fn
 
 
-class _CommStub:
-    """What a handler expecting `comm` gets: the peer's address."""
+class _RequestComm:
+    """What a handler expecting `comm` gets: the request's comm (a C++ comm), which
+    it may keep writing to (``Scheduler.feed``) until the peer closes it."""
 
-    def __init__(self, peer):
+    def __init__(self, bridge, comm_id, peer):
+        self._bridge = bridge
+        self._id = comm_id
         self.peer_address = peer
         self.name = "daskcpp-rpc"
 
     def __repr__(self):
         return f"<daskcpp comm from {self.peer_address}>"
+
+    async def write(self, msg, serializers=None, on_error="message"):
+        from distributed.comm.core import CommClosedError
+
+        if not self._bridge.comm_write(self._id, to_frames(msg)):
+            raise CommClosedError(f"in {self!r}: the comm is closed")
+        return 0
+
+    def closed(self):
+        return self._bridge.comm_closed(self._id)
 
 
 # ---- the facade -------------------------------------------------------------------
@@ -391,6 +404,7 @@ class SchedulerFacade:
                 "run_function": self.run_function,
                 "register_scheduler_plugin": self.register_scheduler_plugin,
                 "unregister_scheduler_plugin": self.unregister_scheduler_plugin,
+                "feed": self.feed,
             }
         )
 
@@ -674,9 +688,41 @@ class SchedulerFacade:
         self.log_event("all", {"action": "run-function", "function": function})
         return run(self, comm, function=function, args=args, kwargs=kwargs, wait=wait)
 
+    # -- feed (scheduler.py 7788-7827): progress bars' data comm
+    async def feed(
+        self, comm, function=None, setup=None, teardown=None, interval="1s", **kwargs
+    ):
+        from distributed.core import Status
+        from distributed.protocol import pickle
+        from dask.utils import parse_timedelta
+
+        interval = parse_timedelta(interval)
+        if function:
+            function = pickle.loads(function)
+        if setup:
+            setup = pickle.loads(setup)
+        if teardown:
+            teardown = pickle.loads(teardown)
+        state = setup(self) if setup else None
+        if inspect.isawaitable(state):
+            state = await state
+        try:
+            while self.status == Status.running:
+                if state is None:
+                    response = function(self)
+                else:
+                    response = function(self, state)
+                await comm.write(response)
+                await asyncio.sleep(interval)
+        except OSError:
+            pass
+        finally:
+            if teardown:
+                teardown(self, state)
+
     # ---- entry points for C++ (python_compat/scheduler_host.cpp) -------------------
 
-    def _rpc(self, op, peer, frames, reply):
+    def _rpc(self, op, peer, frames, reply, comm_id=0):
         """One RPC routed to Python: calls handlers[op] as core.py's handle_comm does
         and hands the reply's frames to `reply` (now, or when the coroutine ends)."""
         from distributed.core import _expects_comm, error_message
@@ -694,7 +740,7 @@ class SchedulerFacade:
                 msg = to_py(frames)
                 handler = self.handlers[op]
                 if _expects_comm(handler):
-                    result = handler(_CommStub(peer), **msg)
+                    result = handler(_RequestComm(self._bridge, comm_id, peer), **msg)
                 else:
                     result = handler(**msg)
             except Exception as e:

@@ -112,6 +112,10 @@ Result<std::unique_ptr<PythonSide>> PythonSide::start(
         self->shuffle_active_ = active;
         self->update_observer();
       },
+      [self](std::int64_t comm_id) -> std::shared_ptr<protocol::Comm> {
+        auto it = self->comms_.find(comm_id);
+        return it == self->comms_.end() ? nullptr : it->second;
+      },
       [self] { return self->engine_depth_ > 0; }};
   side->port_ = std::make_unique<SchedulerPortImpl>(ctx, std::move(owner));
   DASKCPP_ASSIGN_OR_RETURN(side->host_,
@@ -209,7 +213,9 @@ asio::awaitable<Value> PythonSide::call_python(std::string op,
                                                protocol::RpcRequest& req) {
   auto waiter = std::make_shared<Waiter>(ctx_.io);
   const std::string peer = req.comm ? req.comm->peer_address() : std::string();
-  host_->call_rpc(op, peer, req.args, [waiter](Value v) {
+  const std::int64_t comm_id = next_comm_id_++;
+  comms_.emplace(comm_id, req.comm);
+  host_->call_rpc(op, peer, comm_id, req.args, [waiter](Value v) {
     waiter->result = std::move(v);
     waiter->timer.cancel();
   });
@@ -218,6 +224,7 @@ asio::awaitable<Value> PythonSide::call_python(std::string op,
     protocol::ErrorCode ec;
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  comms_.erase(comm_id);
   if (!waiter->result) co_return Value();
   co_return std::move(*waiter->result);
 }

@@ -16,6 +16,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "protocol/status.hpp"
@@ -111,6 +112,9 @@ class PythonSide final : public SchedulerHooks,
   std::uint32_t hook_mask_ = 0;
   int engine_depth_ = 0;  // > 0 while a hook called from inside the engine runs
   std::set<std::string> routed_rpc_;
+  // The comms of RPCs Python is still handling, by id (SchedulerPort::comm_write).
+  std::unordered_map<std::int64_t, std::shared_ptr<protocol::Comm>> comms_;
+  std::int64_t next_comm_id_ = 1;
   std::set<std::string> routed_stream_;
   bool closed_ = false;
   // The shuffle gate's inputs: barrier tasks alive ("shuffle-barrier-*" keys, seen

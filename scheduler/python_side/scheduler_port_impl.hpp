@@ -31,6 +31,7 @@ class SchedulerPortImpl final : public python_compat::SchedulerPort {
     std::function<void(const std::string&)> route_stream;
     std::function<void(const std::string&, const protocol::Value&)> store_worker_plugin;
     std::function<void(bool)> set_shuffle_active;
+    std::function<std::shared_ptr<protocol::Comm>(std::int64_t)> find_comm;
     // True while a hook called from inside the engine runs.
     std::function<bool()> inside_engine;
   };
@@ -73,6 +74,14 @@ class SchedulerPortImpl final : public python_compat::SchedulerPort {
     owner_.store_worker_plugin(name, plugin);
   }
   void set_shuffle_active(bool active) override { owner_.set_shuffle_active(active); }
+  bool comm_write(std::int64_t comm_id, const protocol::Value& msg) override {
+    std::shared_ptr<protocol::Comm> comm = owner_.find_comm(comm_id);
+    return comm != nullptr && !comm->closed() && comm->write(msg).ok();
+  }
+  bool comm_closed(std::int64_t comm_id) const override {
+    std::shared_ptr<protocol::Comm> comm = owner_.find_comm(comm_id);
+    return comm == nullptr || comm->closed();
+  }
 
   // While a `forgotten` hook runs, the task's links as they were before (stock puts
   // them back on the TaskState for the plugins, scheduler.py 1995-1997).

@@ -310,3 +310,64 @@ def test_preload_from_config(tmp_path, scheduler_kind):
         assert _ask(proc.address, lambda dask_scheduler: dask_scheduler.bar) == "8"
     finally:
         proc.stop()
+
+
+# ---- feed: progress bars -----------------------------------------------------------
+
+
+def _slowinc(x, delay=0.02):
+    time.sleep(delay)
+    return x + 1
+
+
+def _raise_on_3(x):
+    if x == 3:
+        raise ValueError("three")
+    return x
+
+
+def _progress_plugins(client):
+    return client.run_on_scheduler(
+        lambda dask_scheduler: [n for n in dask_scheduler.plugins if n.startswith("progress")]
+    )
+
+
+def test_progress_text(client, capsys):
+    from distributed import progress
+    from distributed.diagnostics.progressbar import TextProgressBar
+
+    fs = client.map(_slowinc, range(20), key=[f"slowinc-p-{i}" for i in range(20)])
+    progress(fs, notebook=False)
+    out = capsys.readouterr().out
+    assert "100% Completed" in out.splitlines()[-1] if out.splitlines() else False
+    bar = TextProgressBar(fs, start=False)
+    client.sync(bar.listen)
+    assert bar.status == "finished"
+    wait_for(lambda: _progress_plugins(client) == [], 10, "progress plugins removed")
+
+
+def test_progress_error(client):
+    from distributed.diagnostics.progressbar import TextProgressBar
+
+    fs = client.map(_raise_on_3, range(6), key=[f"r3-{i}" for i in range(6)])
+    bar = TextProgressBar(fs, start=False)
+    client.sync(bar.listen)
+    assert bar.status == "error"
+    wait_for(lambda: _progress_plugins(client) == [], 10, "progress plugins removed")
+
+
+def test_multi_progress(client):
+    from distributed.diagnostics.progressbar import MultiProgressBar
+
+    class Quiet(MultiProgressBar):
+        def _draw_bar(self, **kwargs):
+            pass
+
+        def _draw_stop(self, **kwargs):
+            pass
+
+    fs = client.map(_slowinc, range(20), key=[f"slowinc-m-{i}" for i in range(20)])
+    bar = Quiet(fs, complete=True)
+    client.sync(bar.listen)
+    assert bar.status == "finished"
+    assert bar._last_response["all"] == {"slowinc-m": 20}
