@@ -783,6 +783,8 @@ class SchedulerFacade:
                 self._hooks.call(hook, self)
             elif hook in ("before_close", "close"):
                 self._hooks.call(hook)
+            elif hook == "heartbeat":
+                self._heartbeat_extensions(kwargs["worker"], kwargs["extensions"])
             else:
                 self._hooks.call(hook, scheduler=self, **kwargs)
         self._sync_gate()
@@ -803,6 +805,21 @@ class SchedulerFacade:
         if finish == "forgotten":
             self._forget(kb)
         self._sync_gate()
+
+    def _heartbeat_extensions(self, worker, extensions):
+        """heartbeat_worker 4653-4655, for the extensions the facade hosts (stock
+        raises KeyError for an unknown name; here it is ignored)."""
+        if worker not in self.workers:
+            return
+        ws = self.workers[worker]
+        for name, data in extensions.items():
+            ext = self.extensions.get(name)
+            if ext is None or not data or not hasattr(ext, "heartbeat"):
+                continue
+            try:
+                ext.heartbeat(ws, data)
+            except Exception:
+                logger.exception("heartbeat of extension %s from %s failed", name, worker)
 
     def _step(self) -> float:
         wakeup = self._pump.step()

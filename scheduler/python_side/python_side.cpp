@@ -272,6 +272,12 @@ void PythonSide::restart() {
   if (wants(PluginHook::restart)) hook("restart", Value(Map{}));
 }
 
+void PythonSide::heartbeat_extensions(const std::string& address,
+                                      const Value& extensions) {
+  hook("heartbeat",
+       protocol::make_map({{"worker", Value(address)}, {"extensions", extensions}}));
+}
+
 // ---- engine observers ----------------------------------------------------------------
 
 void PythonSide::on_transition(SchedulerState& s, TaskId id, TaskStatus start,

@@ -77,6 +77,8 @@ class PythonSide final : public SchedulerHooks,
   void log_event(const std::vector<std::string>& topics,
                  const protocol::Value& msg) override;
   void restart() override;
+  void heartbeat_extensions(const std::string& address,
+                            const protocol::Value& extensions) override;
 
   // TransitionObserver
   void on_transition(SchedulerState& s, TaskId id, TaskStatus start, TaskStatus finish,

@@ -32,6 +32,10 @@ class SchedulerHooks {
                          const protocol::Value& msg) = 0;
   // After the restart's task state is cleared and clients told.
   virtual void restart() = 0;
+  // A worker heartbeat's `extensions` map with at least one non-empty entry
+  // (heartbeat_worker's `self.extensions[name].heartbeat(ws, data)`).
+  virtual void heartbeat_extensions(const std::string& address,
+                                    const protocol::Value& extensions) = 0;
 };
 
 }  // namespace daskcpp::scheduler
