@@ -326,6 +326,22 @@ Status SchedulerPythonHost::start_plugins() {
   return Status::OK();
 }
 
+std::vector<std::string> SchedulerPythonHost::valid_workers_downscaling(
+    const std::vector<std::string>& candidates) {
+  py::gil_scoped_acquire gil;
+  try {
+    return impl_->facade()
+        .attr("_valid_workers_downscaling")(candidates)
+        .cast<std::vector<std::string>>();
+  } catch (const py::error_already_set& e) {
+    spdlog::error("scheduler facade: valid_workers_downscaling failed: {}",
+                  python_error_text(e));
+  } catch (const py::cast_error& e) {
+    spdlog::error("scheduler facade: valid_workers_downscaling: {}", e.what());
+  }
+  return candidates;
+}
+
 Status SchedulerPythonHost::exec(const std::string& source) {
   py::gil_scoped_acquire gil;
   try {

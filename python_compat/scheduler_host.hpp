@@ -74,6 +74,11 @@ class SchedulerPythonHost {
                        const std::vector<std::string>& preload_argv);
   Status start_plugins();
 
+  // SchedulerPlugin.valid_workers_downscaling chained over every plugin; the
+  // addresses allowed to close (all of them if a hook fails).
+  std::vector<std::string> valid_workers_downscaling(
+      const std::vector<std::string>& candidates);
+
   // Runs `source` (Python statements) with `facade` bound: tests and startup glue.
   Status exec(const std::string& source);
 

@@ -806,6 +806,20 @@ class SchedulerFacade:
             self._forget(kb)
         self._sync_gate()
 
+    def _valid_workers_downscaling(self, candidates):
+        """workers_to_close 7393-7395: every plugin filters the candidates."""
+        valid = [self.workers[a] for a in candidates if a in self.workers]
+        with self._pump.running():
+            for name, plugin in list(self.plugins.items()):
+                try:
+                    valid = plugin.valid_workers_downscaling(self, valid)
+                except Exception:
+                    logger.exception(
+                        "Scheduler plugin %r failed in hook valid_workers_downscaling", name
+                    )
+        self._sync_gate()
+        return [ws.address for ws in valid]
+
     def _heartbeat_extensions(self, worker, extensions):
         """heartbeat_worker 4653-4655, for the extensions the facade hosts (stock
         raises KeyError for an unknown name; here it is ignored)."""

@@ -272,6 +272,14 @@ void PythonSide::restart() {
   if (wants(PluginHook::restart)) hook("restart", Value(Map{}));
 }
 
+std::optional<std::vector<std::string>> PythonSide::valid_workers_downscaling(
+    const std::vector<std::string>& candidates) {
+  if (closed_ || !wants(PluginHook::valid_workers_downscaling)) return std::nullopt;
+  std::vector<std::string> valid = host_->valid_workers_downscaling(candidates);
+  pump_->request_step();
+  return valid;
+}
+
 void PythonSide::heartbeat_extensions(const std::string& address,
                                       const Value& extensions) {
   hook("heartbeat",

@@ -77,6 +77,8 @@ class PythonSide final : public SchedulerHooks,
   void log_event(const std::vector<std::string>& topics,
                  const protocol::Value& msg) override;
   void restart() override;
+  std::optional<std::vector<std::string>> valid_workers_downscaling(
+      const std::vector<std::string>& candidates) override;
   void heartbeat_extensions(const std::string& address,
                             const protocol::Value& extensions) override;
 

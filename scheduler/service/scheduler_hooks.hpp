@@ -7,6 +7,7 @@
 //
 // Thread: the scheduler loop.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ class SchedulerHooks {
                          const protocol::Value& msg) = 0;
   // After the restart's task state is cleared and clients told.
   virtual void restart() = 0;
+  // SchedulerPlugin.valid_workers_downscaling over `candidates` (addresses, in
+  // order): the ones plugins allow closing; nullopt when no plugin has the hook.
+  virtual std::optional<std::vector<std::string>> valid_workers_downscaling(
+      const std::vector<std::string>& candidates) = 0;
   // A worker heartbeat's `extensions` map with at least one non-empty entry
   // (heartbeat_worker's `self.extensions[name].heartbeat(ws, data)`).
   virtual void heartbeat_extensions(const std::string& address,

@@ -70,3 +70,13 @@ class Handlers(SchedulerPlugin):
             raise KeyError("no such thing")
 
         scheduler.handlers.update({"py_echo": echo, "py_aecho": aecho, "py_boom": boom})
+
+
+class KeepFirst(SchedulerPlugin):
+    """Refuses to let the first worker (by address) be closed."""
+
+    name = "keep-first"
+
+    def valid_workers_downscaling(self, scheduler, workers):
+        first = min(scheduler.workers)
+        return [ws for ws in workers if ws.address != first]

@@ -9,7 +9,7 @@ import asyncio
 import time
 
 import pytest
-from plugin_recorder import Failing, Handlers, Rec
+from plugin_recorder import Failing, Handlers, KeepFirst, Rec
 
 from cluster import run_rpc, wait_for
 
@@ -141,7 +141,7 @@ def rec(client):
     client.register_plugin(Rec())
     yield client
     names = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins))
-    for name in ("rec", "failing", "handlers"):
+    for name in ("rec", "failing", "handlers", "keep-first"):
         if name in names:
             client.unregister_scheduler_plugin(name)
 
@@ -208,6 +208,14 @@ def test_python_registered_handlers(rec, cluster):
     assert run_rpc(cluster.address, "py_aecho", x=2) == {"aecho": 2, "has_comm": True}
     with pytest.raises(KeyError, match="no such thing"):
         run_rpc(cluster.address, "py_boom")
+
+
+def test_valid_workers_downscaling(rec):
+    client = rec
+    workers = sorted(client.scheduler_info()["workers"])
+    assert sorted(client.sync(client.scheduler.workers_to_close, n=2)) == workers
+    client.register_plugin(KeepFirst())
+    assert list(client.sync(client.scheduler.workers_to_close, n=2)) == workers[1:]
 
 
 def test_worker_and_restart_hooks(cluster_factory):
