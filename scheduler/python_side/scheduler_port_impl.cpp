@@ -76,7 +76,8 @@ Result<TaskId> SchedulerPortImpl::live_task(std::string_view key) const {
 
 Status SchedulerPortImpl::refuse_nesting(std::string_view what) const {
   if (owner_.inside_engine()) {
-    return Status::Invalid(
+    // NotImplemented reaches Python as RuntimeError (scheduler_host.cpp).
+    return Status::NotImplemented(
         "daskcpp-scheduler: Scheduler." + std::string(what) +
         " cannot run from inside a transition or update_graph hook (daskcpp's engine "
         "does not nest transitions); schedule it with asyncio instead");
@@ -286,7 +287,7 @@ Status SchedulerPortImpl::transitions(
   Recs r;
   for (const auto& [key, finish] : recs) {
     std::optional<TaskStatus> st = parse_status(finish);
-    if (!st) return Status::Invalid("transitions: unknown state " + finish);
+    if (!st) return Status::TypeError("transitions: unknown state " + finish);
     std::optional<TaskId> id = s.find_task(key);
     if (!id || !s.task(*id).alive) continue;  // stock skips keys no longer present
     r.set(*id, *st);

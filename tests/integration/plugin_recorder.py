@@ -80,3 +80,23 @@ class KeepFirst(SchedulerPlugin):
     def valid_workers_downscaling(self, scheduler, workers):
         first = min(scheduler.workers)
         return [ws for ws in workers if ws.address != first]
+
+
+class Nester(SchedulerPlugin):
+    """Tries to run transitions from inside its transition hook (stock allows it;
+    daskcpp's engine does not nest and says so)."""
+
+    name = "nester"
+
+    def __init__(self):
+        self.errors = []
+
+    async def start(self, scheduler):
+        self.scheduler = scheduler
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if key == "nest-1" and finish == "memory":
+            try:
+                self.scheduler.transitions({}, stimulus_id="nested")
+            except RuntimeError as e:
+                self.errors.append(str(e))

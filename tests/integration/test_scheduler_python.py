@@ -9,7 +9,7 @@ import asyncio
 import time
 
 import pytest
-from plugin_recorder import Failing, Handlers, KeepFirst, Rec
+from plugin_recorder import Failing, Handlers, KeepFirst, Nester, Rec
 
 from cluster import run_rpc, wait_for
 
@@ -141,7 +141,7 @@ def rec(client):
     client.register_plugin(Rec())
     yield client
     names = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins))
-    for name in ("rec", "failing", "handlers", "keep-first"):
+    for name in ("rec", "failing", "handlers", "keep-first", "nester"):
         if name in names:
             client.unregister_scheduler_plugin(name)
 
@@ -208,6 +208,19 @@ def test_python_registered_handlers(rec, cluster):
     assert run_rpc(cluster.address, "py_aecho", x=2) == {"aecho": 2, "has_comm": True}
     with pytest.raises(KeyError, match="no such thing"):
         run_rpc(cluster.address, "py_boom")
+
+
+def test_nested_transitions_refused(rec, scheduler_kind):
+    client = rec
+    client.register_plugin(Nester())
+    assert client.submit(lambda x: x, 1, key="nest-1").result() == 1
+    errors = client.run_on_scheduler(
+        lambda dask_scheduler: dask_scheduler.plugins["nester"].errors
+    )
+    if scheduler_kind == "stock":
+        assert errors == []  # stock's engine nests
+    else:
+        assert len(errors) == 1 and "cannot run from inside a transition" in errors[0]
 
 
 def test_valid_workers_downscaling(rec):
