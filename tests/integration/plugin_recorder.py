@@ -100,3 +100,18 @@ class Nester(SchedulerPlugin):
                 self.scheduler.transitions({}, stimulus_id="nested")
             except RuntimeError as e:
                 self.errors.append(str(e))
+
+
+class StreamOps(SchedulerPlugin):
+    """Registers a client stream handler that records what it receives."""
+
+    name = "stream-ops"
+
+    def __init__(self):
+        self.got = []
+
+    async def start(self, scheduler):
+        def my_op(client=None, x=None, **kwargs):
+            self.got.append((client, x))
+
+        scheduler.stream_handlers["my-stream-op"] = my_op

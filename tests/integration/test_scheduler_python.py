@@ -9,7 +9,7 @@ import asyncio
 import time
 
 import pytest
-from plugin_recorder import Failing, Handlers, KeepFirst, Nester, Rec
+from plugin_recorder import Failing, Handlers, KeepFirst, Nester, Rec, StreamOps
 
 from cluster import run_rpc, wait_for
 
@@ -141,7 +141,7 @@ def rec(client):
     client.register_plugin(Rec())
     yield client
     names = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.plugins))
-    for name in ("rec", "failing", "handlers", "keep-first", "nester"):
+    for name in ("rec", "failing", "handlers", "keep-first", "nester", "stream-ops"):
         if name in names:
             client.unregister_scheduler_plugin(name)
 
@@ -208,6 +208,19 @@ def test_python_registered_handlers(rec, cluster):
     assert run_rpc(cluster.address, "py_aecho", x=2) == {"aecho": 2, "has_comm": True}
     with pytest.raises(KeyError, match="no such thing"):
         run_rpc(cluster.address, "py_boom")
+
+
+def test_python_stream_handlers(rec):
+    client = rec
+    client.register_plugin(StreamOps())
+    client._send_to_scheduler({"op": "my-stream-op", "x": 5})
+
+    def got():
+        return client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.plugins["stream-ops"].got
+        )
+
+    assert wait_for(got, 10, "stream handler call") == [(client.id, 5)]
 
 
 def test_nested_transitions_refused(rec, scheduler_kind):
