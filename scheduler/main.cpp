@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   options.worker_ttl_seconds = settings->worker_ttl_seconds;
   options.log_length = settings->log_length;
   options.python_executable = cli->python;
+  options.preload = cli->preload;
+  options.preload_argv = cli->preload_argv;
   if (options.python_executable.empty()) {
     if (const char* env = std::getenv("DASKCPP_PYTHON")) options.python_executable = env;
   }

@@ -23,6 +23,7 @@ void remove_client_from_core(ExtensionContext& server, const std::string& client
     svc.apply(
         handle(svc.state(), RemoveClient{client}, svc.make_stimulus("remove-client")),
         "remove-client");
+    if (SchedulerHooks* hooks = svc.hooks()) hooks->remove_client(client);
   });
 }
 
@@ -72,6 +73,7 @@ asio::awaitable<Value> add_client(ExtensionContext& server, RpcRequest& req) {
   // update-graph must be re-added after that removal.
   server.service.run_in_client_order(id, [&server, id] {
     (void)handle(server.service.state(), AddClient{id}, Stimulus{});
+    if (SchedulerHooks* hooks = server.service.hooks()) hooks->add_client(id);
   });
   // The client reads exactly one message and asserts it is [stream-start]
   // (protocol.md §4.3), so nothing may join this batch. Versions are not

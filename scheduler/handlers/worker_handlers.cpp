@@ -99,6 +99,7 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(ExtensionContext& server,
   conn.metrics = msg->metrics;
   conn.last_seen = now;
   svc.connections().workers()[address] = std::move(conn);
+  if (SchedulerHooks* hooks = svc.hooks()) hooks->add_worker(address);
 
   // The reply is a plain map on the comm (not a batch), ahead of any stream op.
   protocol::RegisterWorkerReply reply;
@@ -143,6 +144,21 @@ asio::awaitable<Value> add_worker(ExtensionContext& server, const PluginStore& p
   co_return Value();
 }
 
+// Scheduler.heartbeat_worker's extension loop (4653-4655), only when some entry has
+// data: an idle worker's {"shuffle": {}} costs no call into Python.
+void forward_heartbeat_extensions(SchedulerService& svc, const std::string& address,
+                                  const Value* extensions) {
+  SchedulerHooks* hooks = svc.hooks();
+  if (hooks == nullptr || extensions == nullptr || !extensions->is_map()) return;
+  for (const auto& [name, data] : extensions->as_map()) {
+    const bool empty = data.is_nil() || (data.is_map() && data.as_map().empty());
+    if (!empty) {
+      hooks->heartbeat_extensions(address, *extensions);
+      return;
+    }
+  }
+}
+
 Value heartbeat(ExtensionContext& server, RpcRequest& req) {
   SchedulerService& svc = server.service;
   Result<protocol::HeartbeatWorker> msg =
@@ -154,6 +170,7 @@ Value heartbeat(ExtensionContext& server, RpcRequest& req) {
   w->last_seen = now;
   w->time_delay = msg->now - now;
   w->metrics = msg->metrics;
+  forward_heartbeat_extensions(svc, msg->address, req.arg("extensions"));
   protocol::HeartbeatReply reply;
   reply.time = now;
   reply.heartbeat_interval = heartbeat_interval(svc.state().worker_count());

@@ -105,6 +105,9 @@ std::vector<WorkerId> workers_to_close(const SchedulerState& s, WorkersToClose a
   std::int64_t total = 0;
   for (WorkerId w : all) {
     if (!s.worker(w).long_running.empty()) continue;
+    if (args.allowed &&
+        std::find(args.allowed->begin(), args.allowed->end(), w) == args.allowed->end())
+      continue;
     valid.push_back(w);
     limit += s.worker(w).memory_limit;
     total += s.worker(w).nbytes;

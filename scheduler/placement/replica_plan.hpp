@@ -52,6 +52,9 @@ struct WorkersToClose {
   std::optional<std::int64_t> n;
   std::optional<std::int64_t> minimum;
   std::optional<std::int64_t> target;
+  // The workers plugins allow closing (SchedulerPlugin.valid_workers_downscaling);
+  // nullopt = no plugin restricts.
+  std::optional<std::vector<WorkerId>> allowed;
 };
 // Scheduler.workers_to_close with key=address (every worker its own group).
 std::vector<WorkerId> workers_to_close(const SchedulerState& s, WorkersToClose args);

@@ -68,11 +68,18 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
       out.dashboard = false;
     } else if (name == "--python") {
       DASKCPP_ASSIGN_OR_RETURN(out.python, value());
+    } else if (name == "--preload") {
+      DASKCPP_ASSIGN_OR_RETURN(std::string v, value());
+      out.preload.push_back(std::move(v));
     } else if (name == "--log-level") {
       DASKCPP_ASSIGN_OR_RETURN(out.log_level, value());
       if (!valid_log_level(out.log_level)) {
         return Status::Invalid("--log-level: unknown level '" + out.log_level + "'");
       }
+    } else if (!out.preload.empty() || name.rfind("-", 0) != 0) {
+      // Everything from here on belongs to the preloads (stock's preload_argv).
+      out.preload_argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
     } else {
       return Status::Invalid("unknown option '" + args[i] + "'");
     }
@@ -93,6 +100,9 @@ std::string cli_usage() {
          "  --python PATH             python of the environment that unpickles graphs\n"
          "                            (default: $DASKCPP_PYTHON, else the build's venv)\n"
          "  --log-level LEVEL         trace|debug|info|warning|error|critical\n"
+         "  --preload TEXT            module, .py file or source run as a scheduler\n"
+         "                            preload (repeatable; trailing arguments are its\n"
+         "                            argv)\n"
          "  --version, --help\n";
 }
 

@@ -22,6 +22,10 @@ struct CliOptions {
   bool dashboard = true;
   std::string log_level = "info";
   std::string python;  // --python; "" = $DASKCPP_PYTHON or the build-time venv
+  // --preload (repeatable) and what follows the options (dask scheduler's
+  // `preload_argv`, click UNPROCESSED): handed to distributed.preloading.
+  std::vector<std::string> preload;
+  std::vector<std::string> preload_argv;
   bool show_help = false;
   bool show_version = false;
 };

@@ -12,6 +12,7 @@
 #include "python_compat/graph_materializer.hpp"
 #include "python_compat/interpreter.hpp"
 #include "scheduler/extensions/logs/log_ring.hpp"
+#include "scheduler/python_side/python_side.hpp"
 #include "scheduler/server/extensions.hpp"
 #include "scheduler/server/host_ip.hpp"
 #include "scheduler/server/run_files.hpp"
@@ -79,6 +80,8 @@ SchedulerServer::SchedulerServer(SchedulerOptions options)
 
 SchedulerServer::~SchedulerServer() {
   std::erase(spdlog::default_logger()->sinks(), log_ring_);
+  // Before the interpreter stops: the facade holds Python objects.
+  python_side_.reset();
 }
 
 void SchedulerServer::register_handlers() {
@@ -135,6 +138,16 @@ Status SchedulerServer::start() {
   address_ = protocol::format_address(host, listener_->port());
   time_started_ = protocol::unix_now();
   idle_since_ = time_started_;
+  // The facade before accepting: plugins started now see the first workers join.
+  Result<std::unique_ptr<PythonSide>> python_side = PythonSide::start(
+      *extension_context_, extensions_->plugins, options_, [this] { return address_; },
+      id_);
+  if (!python_side.ok()) return python_side.status().with_context("scheduler facade");
+  python_side_ = std::move(*python_side);
+  extensions_->events.set_listener(
+      [this](const std::vector<std::string>& topics, const protocol::Value& msg) {
+        python_side_->log_event(topics, msg);
+      });
   listener_->start();
 
   // Upstream logs "  Scheduler at: %25s"; tools grep for it.
@@ -228,6 +241,7 @@ void SchedulerServer::shutdown(const std::string& reason) {
   if (shutting_down_) return;
   shutting_down_ = true;
   spdlog::info("Scheduler closing due to {}...", reason);
+  if (python_side_) python_side_->close();
   if (listener_) listener_->stop();
   signals_.cancel();
   idle_timer_.cancel();

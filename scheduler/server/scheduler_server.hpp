@@ -43,6 +43,7 @@ namespace daskcpp::scheduler {
 class SchedulerService;
 class Extensions;
 class LogRing;
+class PythonSide;
 struct ExtensionContext;
 
 namespace asio = protocol::asio;
@@ -115,6 +116,8 @@ class SchedulerServer {
   std::unique_ptr<ExtensionContext> extension_context_;
   std::unique_ptr<python_compat::Interpreter> interpreter_;
   std::unique_ptr<python_compat::GraphMaterializer> materializer_;
+  // The Python scheduler facade (plugins, run_on_scheduler); after the listener.
+  std::unique_ptr<PythonSide> python_side_;
   asio::steady_timer ttl_timer_;
   // Every accepted comm, to close them on shutdown; entries leave when served.
   std::unordered_map<protocol::Comm*, std::weak_ptr<protocol::Comm>> comms_;

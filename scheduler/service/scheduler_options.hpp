@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "protocol/comm/comm_options.hpp"
 #include "scheduler/state/config.hpp"
@@ -30,6 +31,10 @@ struct SchedulerOptions {
   std::size_t log_length = 10000;   // distributed.admin.log-length (get_logs ring)
   // The Python environment that materializes graphs; "" = the build-time venv.
   std::string python_executable;
+  // --preload and its argv; empty = distributed.scheduler.preload(-argv) from the
+  // dask config, read on the Python side as stock does.
+  std::vector<std::string> preload;
+  std::vector<std::string> preload_argv;
 };
 
 }  // namespace daskcpp::scheduler

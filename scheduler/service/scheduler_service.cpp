@@ -242,6 +242,7 @@ void SchedulerService::remove_worker(const std::string& address, bool expected,
   connections_.workers().erase(address);
   if (stream && !stream->closed()) stream->close();
   spdlog::info("Remove worker addr: {} (stimulus_id='{}')", address, stim.id);
+  if (hooks_ != nullptr) hooks_->remove_worker(address, stim.id);
 }
 
 void SchedulerService::run_in_client_order(const std::string& client,

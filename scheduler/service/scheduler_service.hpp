@@ -30,6 +30,7 @@
 #include "protocol/messages/key.hpp"
 #include "protocol/status.hpp"
 #include "scheduler/service/connection_registry.hpp"
+#include "scheduler/service/scheduler_hooks.hpp"
 #include "scheduler/service/transition_observers.hpp"
 #include "scheduler/state/effects.hpp"
 #include "scheduler/state/scheduler_state.hpp"
@@ -52,6 +53,9 @@ class SchedulerService {
 
   // Who sees each transition (task stream, Python plugins); see transition_observers.hpp.
   TransitionObservers& observers() { return observers_; }
+  // The plugin hooks (scheduler_hooks.hpp); null when nothing hosts plugins.
+  SchedulerHooks* hooks() const { return hooks_; }
+  void set_hooks(SchedulerHooks* hooks) { hooks_ = hooks; }
 
   // "<prefix>-<unix time>" (upstream f"{prefix}-{time()}") with now = unix time.
   Stimulus make_stimulus(std::string_view prefix) const;
@@ -99,6 +103,7 @@ class SchedulerService {
   ConnectionRegistry& connections_;
   SchedulerState state_;
   TransitionObservers observers_{state_};
+  SchedulerHooks* hooks_ = nullptr;
   protocol::ConnectionPool pool_;
   struct ClientQueue {
     bool held = false;

@@ -34,6 +34,7 @@ namespace daskcpp::scheduler {
 // Declared in scheduler/transitions/transition_observer.hpp; the state only holds
 // the pointer so that the engine finds it without another parameter everywhere.
 class TransitionObserver;
+class GraphObserver;
 
 // One line of the bounded transition log that `story` answers from.
 struct TransitionLogEntry {
@@ -155,6 +156,9 @@ class SchedulerState {
   // ---- transition observer (nullable; not owned) ----
   TransitionObserver* transition_observer() const { return observer_; }
   void set_transition_observer(TransitionObserver* observer) { observer_ = observer; }
+  // Sees each update-graph before its transitions (graph_observer.hpp); nullable.
+  GraphObserver* graph_observer() const { return graph_observer_; }
+  void set_graph_observer(GraphObserver* observer) { graph_observer_ = observer; }
 
   // ---- transition log ----
   void log_transition(TaskId id, TaskStatus start, TaskStatus finish,
@@ -210,6 +214,7 @@ class SchedulerState {
 
   std::int64_t run_id_counter_ = 0;
   TransitionObserver* observer_ = nullptr;
+  GraphObserver* graph_observer_ = nullptr;
 
   std::vector<TransitionLogEntry> log_;  // ring buffer
   std::size_t log_next_ = 0;

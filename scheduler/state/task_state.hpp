@@ -101,6 +101,9 @@ struct TaskState {
   bool data_producer = false;
   bool has_lost_dependencies = false;
   bool alive = false;  // false: a free arena slot
+  // Stock's `_queueable`: false sends a root-ish task down the non-queuing path
+  // (the P2P extension clears it on a barrier's dependents).
+  bool queueable = true;
   std::int32_t retries = 0;
   std::int32_t suspicious = 0;
   Priority priority;

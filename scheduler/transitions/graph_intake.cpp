@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "scheduler/transitions/graph_observer.hpp"
 #include "scheduler/transitions/handler_support.hpp"
 #include "scheduler/transitions/transition_functions.hpp"
 
@@ -255,6 +256,12 @@ Result<Effects> update_graph(SchedulerState& s, const UpdateGraph& g,
   std::vector<TaskId> requested = keys.known(g.keys);
   client_desires_keys_into(s, cid, requested, out);
   mark_actors(s, keys, g, requested);
+  if (GraphObserver* o = s.graph_observer()) {
+    std::vector<TaskId> touched;
+    touched.reserve(gen.touched.size());
+    for (const Touched& t : gen.touched) touched.push_back(t.id);
+    o->on_update_graph(s, g, touched, requested, stim);
+  }
   DASKCPP_RETURN_NOT_OK(
       transitions(s, recommend_runnable(s, requested, gen.touched), stim, out));
   report_done_tasks(s, cid, gen.touched, out);

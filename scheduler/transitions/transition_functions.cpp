@@ -324,7 +324,8 @@ Status transition_waiting_processing(TransitionCtx& c, TaskId id) {
   SchedulerState& s = c.s;
   std::optional<WorkerId> ws;
   if (is_rootish(s, id)) {
-    if (std::isinf(s.config().worker_saturation)) {
+    // scheduler.py 2440: a non-queueable task (P2P output) is never queued.
+    if (std::isinf(s.config().worker_saturation) || !s.task(id).queueable) {
       ws = decide_worker_rootish_queuing_disabled(s, id);
       if (!ws) {
         c.recs.set(id, TaskStatus::no_worker);

@@ -135,12 +135,10 @@ def test_client_run_on_workers(client):
     assert set(client.run(tasks.getpid, workers=[one])) == {one}
 
 
-def test_run_on_scheduler_is_an_error_not_a_hang(client, scheduler_kind):
-    if scheduler_kind == "stock":
-        assert client.run_on_scheduler(tasks.getpid) > 0
-        return
-    with pytest.raises(NotImplementedError, match="run_function"):
-        client.run_on_scheduler(tasks.getpid)
+def test_run_on_scheduler_runs_in_the_scheduler_process(client, cluster):
+    # daskcpp runs it in its embedded interpreter (scheduler/python_side); more
+    # cases in test_scheduler_python.py.
+    assert client.run_on_scheduler(tasks.getpid) == cluster.scheduler.pid
 
 
 def test_get_versions_answers(client):

@@ -34,7 +34,7 @@ Value type_error(std::string_view op, std::string_view field, std::string_view w
       std::string(op) + ": field '" + std::string(field) + "': " + std::string(what));
 }
 
-// ---- versions / run_function -------------------------------------------------------
+// ---- versions -------------------------------------------------------
 
 Value handle_versions(RpcRequest&) {
   struct utsname u {};
@@ -60,23 +60,6 @@ Value handle_versions(RpcRequest&) {
     packages.emplace_back(Value(p), Value());
   }
   return protocol::make_map({{"host", host}, {"packages", Value(std::move(packages))}});
-}
-
-Value handle_run_function(RpcRequest&) {
-  // run_on_scheduler needs a Python interpreter in the scheduler process that runs
-  // arbitrary user code; daskcpp-scheduler does not offer that. The client raises the
-  // exception from this error map (clean_exception), so the caller sees why at once.
-  const std::string text =
-      "run_function (Client.run_on_scheduler) is not supported by daskcpp-scheduler: "
-      "the scheduler does not execute Python functions";
-  protocol::UncaughtError e;
-  e.exception = Value(protocol::pickle_builtin_exception("NotImplementedError", text));
-  e.exception_text = protocol::exception_text("NotImplementedError", text);
-  Value reply = e.encode();
-  for (auto& [k, v] : reply.as_map()) {
-    if (k.is_str() && k.as_str() == "status") v = Value("error");
-  }
-  return reply;
 }
 
 // ---- broadcast -------------------------------------------------------------------
@@ -158,6 +141,7 @@ asio::awaitable<Value> handle_restart(ExtensionContext& ctx, RpcRequest& req) {
       client.stream->send(protocol::make_map({{"op", Value("restart")}}));
     }
   }
+  if (SchedulerHooks* hooks = svc.hooks()) hooks->restart();
 
   // Nanny workers are killed (their nanny starts a new process); the others are
   // removed and closed, as upstream restart_workers.
@@ -251,7 +235,6 @@ void register_admin_handlers(ExtensionContext& server) {
   protocol::RpcHandlers& h = server.rpc;
   ExtensionContext* ctx = &server;
   h.add_sync("versions", [](RpcRequest& req) { return handle_versions(req); });
-  h.add_sync("run_function", [](RpcRequest& req) { return handle_run_function(req); });
   h.add("broadcast", [ctx](RpcRequest& req) { return handle_broadcast(*ctx, req); });
   h.add("restart", [ctx](RpcRequest& req) { return handle_restart(*ctx, req); });
   h.add_sync("get_story", [ctx](RpcRequest& req) { return handle_get_story(*ctx, req); });

@@ -25,6 +25,7 @@ void EventsExtension::log_event(const std::vector<std::string>& topics,
                                    {"topic", Value(topic)},
                                    {"event", Value(Array{Value(now), msg})}}));
   }
+  if (listener_) listener_(topics, msg);
 }
 
 namespace {

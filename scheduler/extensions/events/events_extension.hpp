@@ -4,6 +4,7 @@
 // get_metadata): owns the event log and the metadata tree, records events and
 // forwards them to subscribed clients. Thread: the scheduler loop.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ class EventsExtension {
   // sends {"op": "event", "topic", "event": [time, msg]} to subscribed clients.
   void log_event(const std::vector<std::string>& topics, const protocol::Value& msg);
 
+  // Called after each log_event with its topics and message (the plugins'
+  // log_event hook, Broker.publish's plugin loop); empty = none.
+  using Listener = std::function<void(const std::vector<std::string>& topics,
+                                      const protocol::Value& msg)>;
+  void set_listener(Listener listener) { listener_ = std::move(listener); }
+
   // set_metadata, get_metadata, log_event, events.
   void register_handlers(ExtensionContext& server);
 
@@ -31,6 +38,7 @@ class EventsExtension {
 
  private:
   ConnectionRegistry& connections_;
+  Listener listener_;
 };
 
 }  // namespace daskcpp::scheduler

@@ -85,8 +85,29 @@ Value with_status(Value identity, const char* status) {
   return identity;
 }
 
-Result<std::vector<WorkerId>> select_by_workers_to_close(const SchedulerState& s,
+// Scheduler.workers_to_close 7393-7395: the candidates (no long-running task) pass
+// through the plugins' valid_workers_downscaling hooks.
+std::optional<std::vector<WorkerId>> allowed_by_plugins(SchedulerService& svc) {
+  SchedulerHooks* hooks = svc.hooks();
+  if (hooks == nullptr) return std::nullopt;
+  const SchedulerState& s = svc.state();
+  std::vector<std::string> candidates;
+  for (WorkerId w : s.workers_by_address()) {
+    if (s.worker(w).long_running.empty()) candidates.push_back(s.worker(w).address);
+  }
+  std::optional<std::vector<std::string>> valid =
+      hooks->valid_workers_downscaling(candidates);
+  if (!valid) return std::nullopt;
+  std::vector<WorkerId> out;
+  for (const std::string& a : *valid) {
+    if (auto id = s.find_worker(a)) out.push_back(*id);
+  }
+  return out;
+}
+
+Result<std::vector<WorkerId>> select_by_workers_to_close(SchedulerService& svc,
                                                          const Value& args) {
+  const SchedulerState& s = svc.state();
   WorkersToClose w;
   for (const auto& [k, v] : args.as_map()) {
     if (!k.is_str() || v.is_nil()) continue;
@@ -105,6 +126,7 @@ Result<std::vector<WorkerId>> select_by_workers_to_close(const SchedulerState& s
           "daskcpp-scheduler");
     }
   }
+  w.allowed = allowed_by_plugins(svc);
   return workers_to_close(s, w);
 }
 
@@ -168,7 +190,7 @@ std::variant<std::vector<WorkerId>, Value> select_retiring(
     spdlog::info("Retire worker addresses (stimulus_id='{}') {}", stimulus_id,
                  workers->to_debug_string());
   } else {
-    Result<std::vector<WorkerId>> chosen = select_by_workers_to_close(s, args);
+    Result<std::vector<WorkerId>> chosen = select_by_workers_to_close(svc, args);
     if (!chosen.ok()) return protocol::status_reply(chosen.status());
     ids = std::move(*chosen);
   }
@@ -355,7 +377,8 @@ asio::awaitable<Value> handle_retire_workers(ExtensionContext* ctx, RpcRequest& 
 
 Value handle_workers_to_close(ExtensionContext& ctx, RpcRequest& req) {
   const SchedulerState& s = ctx.service.state();
-  Result<std::vector<WorkerId>> chosen = select_by_workers_to_close(s, req.args);
+  Result<std::vector<WorkerId>> chosen =
+      select_by_workers_to_close(ctx.service, req.args);
   if (!chosen.ok()) return protocol::status_reply(chosen.status());
   std::string attribute = "address";
   if (const Value* a = req.arg("attribute"); a != nullptr && a->is_str()) {

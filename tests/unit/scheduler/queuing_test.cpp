@@ -1,4 +1,5 @@
 // Root-ish tasks and scheduler-side queuing (protocol.md §10.4).
+#include "scheduler/transitions/graph_observer.hpp"
 #include "test_helpers.hpp"
 
 namespace daskcpp::scheduler::test {
@@ -95,6 +96,44 @@ TEST_CASE("root-ish tasks with no workers wait in the queue", "[queuing]") {
   e = h.add_worker("w1");
   CHECK(workers(h.s, e) ==
         V{"w1 compute-task read-0 prio=[0,1,0]", "w1 compute-task read-1 prio=[0,1,1]"});
+}
+
+namespace {
+// Does what the P2P extension does to a barrier's dependents (_queueable = False)
+// to every task of a graph, at the point stock calls update_graph hooks.
+class MarkNotQueueable final : public GraphObserver {
+ public:
+  void on_update_graph(SchedulerState& s, const UpdateGraph&,
+                       const std::vector<TaskId>& touched, const std::vector<TaskId>&,
+                       const Stimulus&) override {
+    for (TaskId id : touched) s.task(id).queueable = false;
+    ++calls;
+  }
+  int calls = 0;
+};
+}  // namespace
+
+TEST_CASE(
+    "non-queueable root-ish tasks take the queuing-disabled path (scheduler.py 2440)",
+    "[queuing]") {
+  Harness h;
+  MarkNotQueueable observer;
+  h.s.set_graph_observer(&observer);
+  h.add_worker("w1");
+  Effects e = h.submit("c1", map_tasks(4), map_keys(4));
+  CHECK(observer.calls == 1);
+  CHECK(workers(h.s, e) ==
+        V{"w1 compute-task inc-0 prio=[0,1,0]", "w1 compute-task inc-1 prio=[0,1,1]",
+          "w1 compute-task inc-2 prio=[0,1,2]", "w1 compute-task inc-3 prio=[0,1,3]"});
+  CHECK(h.s.queued().empty());
+  h.s.set_graph_observer(nullptr);
+}
+
+TEST_CASE("the graph observer is not called when none is installed", "[queuing]") {
+  Harness h;
+  h.add_worker("w1");
+  h.submit("c1", map_tasks(4), map_keys(4));
+  CHECK(h.s.queued().size() == 2);  // queueable by default: queued as usual
 }
 
 }  // namespace daskcpp::scheduler::test

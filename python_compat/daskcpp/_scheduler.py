@@ -1,0 +1,866 @@
+"""The Scheduler facade: what upstream code given ``dask_scheduler`` / ``scheduler``
+(run_on_scheduler functions, SchedulerPlugins, Python-registered handlers) sees
+inside daskcpp-scheduler, where the scheduler itself is C++.
+
+Its collections are live views over the C++ state (no copies): every attribute read
+asks C++ through the bridge (python_compat/scheduler_host.cpp), every write goes back
+through it. Values cross the boundary in the wire format, converted by
+``distributed.protocol.loads(frames, deserialize=False)`` / ``dumps`` exactly as a
+stock scheduler's comms convert them. Everything here runs on the C++ loop thread
+with the GIL held (docs/design/scheduler-python-side.md §0, §4.3).
+
+An attribute stock has and the facade does not raises AttributeError saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import weakref
+from collections.abc import Mapping
+
+import msgpack
+
+from daskcpp._scheduler_loop import LoopPump
+from daskcpp._scheduler_plugins import (
+    HookCaller,
+    PluginTable,
+    gated_shuffle_extension,
+    hook_mask,
+)
+
+logger = logging.getLogger("distributed.scheduler")
+
+
+# ---- values and keys across the boundary ------------------------------------------
+
+
+def to_py(frames):
+    from distributed.protocol import loads
+
+    return loads(frames, deserialize=False)
+
+
+def to_frames(obj) -> list:
+    from distributed.protocol import dumps
+
+    return [bytes(f) for f in dumps(obj)]
+
+
+def key_bytes(key) -> bytes:
+    """A key's canonical bytes: its shortest msgpack form (protocol.md §9)."""
+    if isinstance(key, list):
+        key = tuple(key)
+    return msgpack.dumps(key, use_bin_type=True)
+
+
+def key_from_bytes(data: bytes):
+    return msgpack.loads(data, use_list=False, raw=False)
+
+
+def _missing(obj, name):
+    return AttributeError(
+        f"daskcpp-scheduler: {type(obj).__name__}.{name} is not provided by the "
+        "daskcpp scheduler facade"
+    )
+
+
+# ---- views ------------------------------------------------------------------------
+
+
+class _Named:
+    """TaskGroup / TaskPrefix as far as facade users read them."""
+
+    def __init__(self, name):
+        self.name = name
+        self.span_id = None
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class TaskGroupView(_Named):
+    pass
+
+
+class TaskPrefixView(_Named):
+    pass
+
+
+_TASK_SETS = {"dependencies", "dependents", "waiters", "waiting_on"}
+_WORKER_SETS = {"who_has", "erred_on"}
+_CLIENT_SETS = {"who_wants"}
+
+
+class TaskView:
+    """A live view of one task (``distributed.scheduler.TaskState``)."""
+
+    __slots__ = ("_facade", "_kb", "key", "_run_spec", "__weakref__")
+
+    def __init__(self, facade, kb: bytes, key):
+        self._facade = facade
+        self._kb = kb
+        self.key = key
+        self._run_spec = None
+
+    def __repr__(self):
+        try:
+            state = self.state
+        except KeyError:
+            state = "forgotten"
+        return f"<TaskState {self.key!r} {state}>"
+
+    def __eq__(self, other):
+        return isinstance(other, TaskView) and other._kb == self._kb
+
+    def __hash__(self):
+        return hash(self._kb)
+
+    def _field(self, name):
+        return to_py(self._facade._bridge.task_field(self._kb, name))
+
+    def __getattr__(self, name):
+        f = self._facade
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            value = self._field(name)
+        except AttributeError:
+            raise _missing(self, name) from None
+        if name in _TASK_SETS:
+            return frozenset(f._task_view(k) for k in value)
+        if name in _WORKER_SETS:
+            return frozenset(f.workers[a] for a in value if a in f.workers)
+        if name in _CLIENT_SETS:
+            return frozenset(f.clients[c] for c in value if c in f.clients)
+        if name == "processing_on":
+            return f.workers.get(value) if value is not None else None
+        if name == "exception_blame":
+            return f._task_view(value) if value is not None else None
+        if name == "group":
+            return TaskGroupView(value)
+        if name == "prefix":
+            return TaskPrefixView(value)
+        if name == "run_spec":
+            if self._run_spec is None and value is not None:
+                self._run_spec = value
+            return self._run_spec
+        if name == "annotations":
+            return _Annotations(self, value) if value is not None else None
+        if name in ("worker_restrictions", "host_restrictions"):
+            return set(value) if value is not None else None
+        return value
+
+    def __setattr__(self, name, value):
+        if name in TaskView.__slots__:
+            object.__setattr__(self, name, value)
+            return
+        if name == "annotations":
+            value = dict(value or {})
+        elif name == "worker_restrictions":
+            self._facade.set_restrictions({self.key: value})
+            return
+        self._facade._bridge.set_task_field(self._kb, name, to_frames(value))
+
+
+class _Annotations(dict):
+    """``ts.annotations``: every mutation is written back to the C++ task."""
+
+    def __init__(self, task, value):
+        super().__init__(value)
+        self._task = task
+
+    def _flush(self):
+        self._task._facade._bridge.set_task_field(
+            self._task._kb, "annotations", to_frames(dict(self))
+        )
+
+    def __setitem__(self, k, v):
+        super().__setitem__(k, v)
+        self._flush()
+
+    def __delitem__(self, k):
+        super().__delitem__(k)
+        self._flush()
+
+    def pop(self, *args):
+        result = super().pop(*args)
+        self._flush()
+        return result
+
+    def update(self, *args, **kwargs):
+        super().update(*args, **kwargs)
+        self._flush()
+
+    def setdefault(self, k, default=None):
+        result = super().setdefault(k, default)
+        self._flush()
+        return result
+
+
+class WorkerView:
+    """A live view of one worker (``distributed.scheduler.WorkerState``)."""
+
+    __slots__ = ("_facade", "address")
+
+    def __init__(self, facade, address):
+        self._facade = facade
+        self.address = address
+
+    def __repr__(self):
+        return f"<WorkerState {self.address!r}>"
+
+    def __eq__(self, other):
+        return isinstance(other, WorkerView) and other.address == self.address
+
+    def __hash__(self):
+        return hash(self.address)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            value = to_py(self._facade._bridge.worker_field(self.address, name))
+        except AttributeError:
+            raise _missing(self, name) from None
+        if name in ("processing", "has_what", "long_running"):
+            return {self._facade._task_view(k) for k in value}
+        if name == "status":
+            from distributed.core import Status
+
+            return Status(value)
+        return value
+
+
+class ClientView:
+    __slots__ = ("_facade", "client_key")
+
+    def __init__(self, facade, client_key):
+        self._facade = facade
+        self.client_key = client_key
+
+    def __repr__(self):
+        return f"<Client {self.client_key!r}>"
+
+    def __eq__(self, other):
+        return isinstance(other, ClientView) and other.client_key == self.client_key
+
+    def __hash__(self):
+        return hash(self.client_key)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            value = to_py(self._facade._bridge.client_field(self.client_key, name))
+        except AttributeError:
+            raise _missing(self, name) from None
+        if name == "wants_what":
+            return {self._facade._task_view(k) for k in value}
+        return value
+
+
+class TasksView(Mapping):
+    """``Scheduler.tasks``: key -> TaskView, live."""
+
+    def __init__(self, facade):
+        self._facade = facade
+
+    def __getitem__(self, key):
+        kb = key_bytes(key)
+        if not self._facade._bridge.has_task(kb):
+            raise KeyError(key)
+        return self._facade._task_view(kb, key)
+
+    def __contains__(self, key):
+        try:
+            return self._facade._bridge.has_task(key_bytes(key))
+        except (TypeError, ValueError):
+            return False
+
+    def __iter__(self):
+        for kb in self._facade._bridge.task_keys():
+            yield self._facade._key(kb)
+
+    def __len__(self):
+        return self._facade._bridge.task_count()
+
+
+class WorkersView(Mapping):
+    """``Scheduler.workers``: address -> WorkerView, sorted by address."""
+
+    def __init__(self, facade):
+        self._facade = facade
+
+    def __getitem__(self, address):
+        if address not in self:
+            raise KeyError(address)
+        return WorkerView(self._facade, address)
+
+    def __contains__(self, address):
+        return isinstance(address, str) and address in set(
+            self._facade._bridge.worker_addresses()
+        )
+
+    def __iter__(self):
+        return iter(self._facade._bridge.worker_addresses())
+
+    def __len__(self):
+        return len(self._facade._bridge.worker_addresses())
+
+
+class ClientsView(Mapping):
+    def __init__(self, facade):
+        self._facade = facade
+
+    def __getitem__(self, client):
+        if client not in self:
+            raise KeyError(client)
+        return ClientView(self._facade, client)
+
+    def __contains__(self, client):
+        return client in set(self._facade._bridge.client_ids())
+
+    def __iter__(self):
+        return iter(self._facade._bridge.client_ids())
+
+    def __len__(self):
+        return len(self._facade._bridge.client_ids())
+
+
+class RoutedHandlers(dict):
+    """``handlers`` / ``stream_handlers``: setting an op routes it to Python."""
+
+    def __init__(self, route):
+        super().__init__()
+        self._route = route
+
+    def __setitem__(self, op, fn):
+        super().__setitem__(op, fn)
+        self._route(op)
+
+    def update(self, *args, **kwargs):
+        for op, fn in dict(*args, **kwargs).items():
+            self[op] = fn
+
+
+class _RequestComm:
+    """What a handler expecting `comm` gets: the request's comm (a C++ comm), which
+    it may keep writing to (``Scheduler.feed``) until the peer closes it."""
+
+    def __init__(self, bridge, comm_id, peer):
+        self._bridge = bridge
+        self._id = comm_id
+        self.peer_address = peer
+        self.name = "daskcpp-rpc"
+
+    def __repr__(self):
+        return f"<daskcpp comm from {self.peer_address}>"
+
+    async def write(self, msg, serializers=None, on_error="message"):
+        from distributed.comm.core import CommClosedError
+
+        if not self._bridge.comm_write(self._id, to_frames(msg)):
+            raise CommClosedError(f"in {self!r}: the comm is closed")
+        return 0
+
+    def closed(self):
+        return self._bridge.comm_closed(self._id)
+
+
+# ---- the facade -------------------------------------------------------------------
+
+
+class SchedulerFacade:
+    """Stands in for ``distributed.Scheduler`` (one per daskcpp-scheduler)."""
+
+    def __init__(self, bridge):
+        from distributed.core import AsyncTaskGroup, Status
+
+        self._bridge = bridge
+        self._pump = LoopPump()
+        self._keys: dict[bytes, object] = {}
+        self._views = weakref.WeakValueDictionary()
+        self.tasks = TasksView(self)
+        self.workers = WorkersView(self)
+        self.clients = ClientsView(self)
+        self.plugins = PluginTable(self._plugins_changed)
+        self._hooks = HookCaller(self.plugins, bridge.log)
+        self.extensions: dict = {}
+        self.handlers = RoutedHandlers(bridge.route_rpc)
+        self.stream_handlers = RoutedHandlers(bridge.route_stream)
+        self.worker_plugins: dict = {}
+        self.status = Status.running
+        self._shuffle_active = False
+        self._rpc_pool = None
+        self.preloads = ()
+        self.transition_log = ()
+        self.validate = False
+        with self._pump.running():
+            self._ongoing_background_tasks = AsyncTaskGroup()
+        self.handlers.update(
+            {
+                "run_function": self.run_function,
+                "register_scheduler_plugin": self.register_scheduler_plugin,
+                "unregister_scheduler_plugin": self.unregister_scheduler_plugin,
+                "feed": self.feed,
+            }
+        )
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"daskcpp-scheduler: Scheduler.{name} is not provided by the daskcpp "
+            "scheduler facade"
+        )
+
+    def __repr__(self):
+        return f"<Scheduler {self.address!r} (daskcpp facade)>"
+
+    # -- keys and view caches
+    def _key(self, kb: bytes):
+        key = self._keys.get(kb)
+        if key is None:
+            key = self._keys[kb] = key_from_bytes(kb)
+        return key
+
+    def _task_view(self, kb: bytes, key=None):
+        view = self._views.get(kb)
+        if view is None:
+            view = TaskView(self, kb, key if key is not None else self._key(kb))
+            self._views[kb] = view
+        return view
+
+    def _forget(self, kb: bytes):
+        self._keys.pop(kb, None)
+
+    # -- plain attributes
+    @property
+    def address(self):
+        return self._bridge.address()
+
+    @property
+    def listen_address(self):
+        return self._bridge.address()
+
+    @property
+    def id(self):
+        return self._bridge.id()
+
+    @property
+    def loop(self):
+        return self._pump.io_loop
+
+    io_loop = loop
+
+    @property
+    def total_nthreads(self):
+        return to_py(self._bridge.info("total_nthreads"))
+
+    @property
+    def total_occupancy(self):
+        return to_py(self._bridge.info("total_occupancy"))
+
+    @property
+    def task_groups(self):
+        raise _missing(self, "task_groups")
+
+    # -- writes through C++
+    def transitions(self, recommendations: dict, stimulus_id: str) -> None:
+        self._bridge.transitions(
+            [(key_bytes(k), v) for k, v in recommendations.items()], stimulus_id
+        )
+
+    def stimulus_queue_slots_maybe_opened(self, *, stimulus_id: str) -> None:
+        self._bridge.stimulus_queue_slots_maybe_opened(stimulus_id)
+
+    def set_restrictions(self, worker: dict) -> None:
+        for key, restrictions in worker.items():
+            if isinstance(restrictions, str):
+                restrictions = {restrictions}
+            value = sorted(restrictions) if restrictions is not None else None
+            self._bridge.set_task_field(
+                key_bytes(key), "worker_restrictions", to_frames(value)
+            )
+
+    def log_event(self, topic, msg) -> None:
+        topics = [topic] if isinstance(topic, str) else list(topic)
+        self._bridge.log_event(to_frames([topics, msg]))
+
+    def send_all(self, client_msgs: dict, worker_msgs: dict) -> None:
+        self._bridge.send_all(to_frames([client_msgs, worker_msgs]))
+
+    def worker_send(self, worker: str, msg: dict) -> None:
+        self.send_all({}, {worker: [msg]})
+
+    def client_send(self, client: str, msg: dict) -> None:
+        self.send_all({client: [msg]}, {})
+
+    # -- talking to workers
+    @property
+    def rpc(self):
+        """``Scheduler.rpc``: a ConnectionPool on the facade loop."""
+        if self._rpc_pool is None:
+            from distributed.core import ConnectionPool
+
+            from distributed.core import Status
+
+            with self._pump.running():
+                pool = ConnectionPool(limit=512)
+                # ConnectionPool.start() without awaiting: it only sets these.
+                pool.semaphore = asyncio.Semaphore(pool.limit)
+                pool.status = Status.running
+                self._rpc_pool = pool
+        return self._rpc_pool
+
+    async def broadcast(
+        self,
+        *,
+        msg,
+        workers=None,
+        hosts=None,
+        nanny=False,
+        serializers=None,
+        on_error="raise",
+    ):
+        """Scheduler.broadcast (6657-6721) on the facade loop."""
+        from distributed.core import send_recv
+        from distributed.protocol.pickle import dumps
+        from distributed.utils import All
+
+        workers = list(self.workers) if workers is None else list(workers)
+        if hosts is not None:
+            raise _missing(self, "broadcast(hosts=...)")
+        addresses = workers
+        if nanny:
+            addresses = [n for w in workers if (n := self.workers[w].nanny) is not None]
+        error = object()
+
+        async def send_message(addr):
+            try:
+                comm = await self.rpc.connect(addr)
+                comm.name = "Scheduler Broadcast"
+                try:
+                    resp = await send_recv(comm, close=True, serializers=serializers, **msg)
+                finally:
+                    self.rpc.reuse(addr, comm)
+                return resp
+            except Exception as e:
+                logger.error(f"broadcast to {addr} failed: {e.__class__.__name__}: {e}")
+                if on_error == "raise":
+                    raise
+                if on_error == "return":
+                    return e
+                if on_error == "return_pickle":
+                    return dumps(e)
+                if on_error == "ignore":
+                    return error
+                raise ValueError(
+                    "on_error must be 'raise', 'return', 'return_pickle', "
+                    f"or 'ignore'; got {on_error!r}"
+                )
+
+        results = await All([send_message(a) for a in addresses])
+        return {k: v for k, v in zip(workers, results) if v is not error}
+
+    async def register_worker_plugin(self, comm, plugin, name=None, idempotent=None):
+        """Scheduler.register_worker_plugin (8130-8140): stored where every
+        register-worker reply takes it from, and sent to the current workers."""
+        if idempotent is None:
+            idempotent = False
+        if name in self.worker_plugins and idempotent:
+            return {}
+        self.worker_plugins[name] = plugin
+        self._bridge.store_worker_plugin(name, plugin)
+        msg = {"op": "plugin-add", "plugin": plugin, "name": name}
+        return await self.broadcast(msg=msg)
+
+    # -- plugins (scheduler.py 6188-6269)
+    def _plugins_changed(self):
+        self._bridge.set_hook_mask(hook_mask(self.plugins))
+        self._sync_gate()
+
+    def _sync_gate(self):
+        """Tells C++ whether the hosted shuffle extension has an active shuffle (its
+        transition hook then also wants erred tasks)."""
+        ext = self.extensions.get("shuffle")
+        active = bool(ext is not None and ext.active_shuffles)
+        if active != self._shuffle_active:
+            self._shuffle_active = active
+            self._bridge.set_shuffle_active(active)
+
+    def _install_default_extensions(self):
+        """Stock's DEFAULT_EXTENSIONS that have a Python side here: the P2P shuffle
+        extension (it registers its handlers and itself as plugin "shuffle")."""
+        from distributed.shuffle._scheduler_plugin import ShuffleSchedulerPlugin
+
+        with self._pump.running():
+            self.extensions["shuffle"] = ShuffleSchedulerPlugin(self)
+
+    def _load_preloads(self, preload, preload_argv):
+        from daskcpp._scheduler_preload import load
+
+        with self._pump.running():
+            self.preloads = load(self, list(preload), list(preload_argv))
+
+    def _run_until_complete(self, coro, what, timeout=30.0):
+        """Steps the facade loop until `coro` is done (startup and close only, while
+        the C++ loop does nothing else)."""
+        import time as _time
+
+        with self._pump.running():
+            task = asyncio.ensure_future(coro)
+        deadline = _time.monotonic() + timeout
+        while not task.done():
+            if self._pump.step() != 0.0:
+                _time.sleep(0.001)
+            if _time.monotonic() > deadline:
+                task.cancel()
+                raise TimeoutError(f"daskcpp-scheduler: {what} did not finish in time")
+        return task.result()
+
+    def _start_plugins(self):
+        """Scheduler.start_unsafe (4462-4472): preload dask_setup, then every
+        plugin's start, run to completion before the scheduler accepts connections."""
+
+        async def start_all():
+            if self.preloads:
+                await self.preloads.start()
+            await asyncio.gather(
+                *[p.start(self) for p in list(self.plugins.values()) if hasattr(p, "start")]
+            )
+
+        self._run_until_complete(start_all(), "plugin start")
+        self._sync_gate()
+
+    def add_plugin(self, plugin, *, idempotent=False, name=None, **kwargs):
+        import warnings
+
+        from distributed.diagnostics.plugin import _get_plugin_name
+
+        if name is None:
+            name = _get_plugin_name(plugin)
+        if name in self.plugins:
+            if idempotent:
+                return
+            warnings.warn(
+                f"Scheduler already contains a plugin with name {name}; overwriting.",
+                category=UserWarning,
+            )
+        self.plugins[name] = plugin
+
+    def remove_plugin(self, name=None):
+        assert name is not None
+        try:
+            del self.plugins[name]
+        except KeyError:
+            raise ValueError(
+                f"Could not find plugin {name!r} among the current scheduler plugins"
+            )
+
+    async def register_scheduler_plugin(self, plugin, name=None, *, idempotent=False):
+        from distributed.diagnostics.plugin import SchedulerPlugin, _get_plugin_name
+        from distributed.protocol.pickle import loads
+
+        if not isinstance(plugin, SchedulerPlugin):
+            plugin = loads(plugin)
+            assert isinstance(plugin, SchedulerPlugin)
+        if name is None:
+            name = _get_plugin_name(plugin)
+        if name in self.plugins and idempotent:
+            return
+        if hasattr(plugin, "start"):
+            result = plugin.start(self)
+            if inspect.isawaitable(result):
+                await result
+        self.add_plugin(plugin, name=name, idempotent=idempotent)
+
+    async def unregister_scheduler_plugin(self, name):
+        self.remove_plugin(name)
+
+    # -- run_on_scheduler (scheduler.py 8005-8023)
+    def run_function(self, comm, function, args=(), kwargs=None, wait=True):
+        from distributed.worker import run
+
+        kwargs = kwargs or {}
+        self.log_event("all", {"action": "run-function", "function": function})
+        return run(self, comm, function=function, args=args, kwargs=kwargs, wait=wait)
+
+    # -- feed (scheduler.py 7788-7827): progress bars' data comm
+    async def feed(
+        self, comm, function=None, setup=None, teardown=None, interval="1s", **kwargs
+    ):
+        from distributed.core import Status
+        from distributed.protocol import pickle
+        from dask.utils import parse_timedelta
+
+        interval = parse_timedelta(interval)
+        if function:
+            function = pickle.loads(function)
+        if setup:
+            setup = pickle.loads(setup)
+        if teardown:
+            teardown = pickle.loads(teardown)
+        state = setup(self) if setup else None
+        if inspect.isawaitable(state):
+            state = await state
+        try:
+            while self.status == Status.running:
+                if state is None:
+                    response = function(self)
+                else:
+                    response = function(self, state)
+                await comm.write(response)
+                await asyncio.sleep(interval)
+        except OSError:
+            pass
+        finally:
+            if teardown:
+                teardown(self, state)
+
+    # ---- entry points for C++ (python_compat/scheduler_host.cpp) -------------------
+
+    def _rpc(self, op, peer, frames, reply, comm_id=0):
+        """One RPC routed to Python: calls handlers[op] as core.py's handle_comm does
+        and hands the reply's frames to `reply` (now, or when the coroutine ends)."""
+        from distributed.core import _expects_comm, error_message
+
+        def send(result):
+            try:
+                frames = to_frames(result)
+            except Exception as e:
+                frames = to_frames(error_message(e, status="uncaught-error"))
+            self._sync_gate()
+            reply(frames)
+
+        with self._pump.running():
+            try:
+                msg = to_py(frames)
+                handler = self.handlers[op]
+                if _expects_comm(handler):
+                    result = handler(_RequestComm(self._bridge, comm_id, peer), **msg)
+                else:
+                    result = handler(**msg)
+            except Exception as e:
+                send(error_message(e, status="uncaught-error"))
+                return
+            if not inspect.isawaitable(result):
+                send(result)
+                return
+
+            async def finish(awaitable):
+                try:
+                    value = await awaitable
+                except Exception as e:
+                    value = error_message(e, status="uncaught-error")
+                send(value)
+
+            asyncio.ensure_future(finish(result))
+
+    def _stream(self, op, peer, frames):
+        with self._pump.running():
+            try:
+                msg = to_py(frames)
+                result = self.stream_handlers[op](**msg)
+                if inspect.isawaitable(result):
+                    asyncio.ensure_future(result)
+            except Exception:
+                logger.exception("stream handler %s from %s failed", op, peer)
+
+    def _hook(self, hook, frames):
+        kwargs = to_py(frames) if frames is not None else {}
+        with self._pump.running():
+            if hook == "transition":
+                raise AssertionError("transition goes through _transition")
+            if hook == "update_graph":
+                kwargs["keys"] = set(kwargs["keys"])
+                self._hooks.call(hook, self, **kwargs)
+            elif hook == "log_event":
+                self._hooks.call(hook, kwargs["topic"], kwargs["msg"])
+            elif hook == "restart":
+                self._hooks.call(hook, self)
+            elif hook in ("before_close", "close"):
+                self._hooks.call(hook)
+            elif hook == "heartbeat":
+                self._heartbeat_extensions(kwargs["worker"], kwargs["extensions"])
+            else:
+                self._hooks.call(hook, scheduler=self, **kwargs)
+        self._sync_gate()
+
+    def _transition(self, kb, start, finish, stimulus_id, frames, only_shuffle):
+        kwargs = to_py(frames) if frames is not None else {}
+        key = self._key(kb)
+        with self._pump.running():
+            self._hooks.call(
+                "transition",
+                key,
+                start,
+                finish,
+                stimulus_id=stimulus_id,
+                only=gated_shuffle_extension if only_shuffle else None,
+                **kwargs,
+            )
+        if finish == "forgotten":
+            self._forget(kb)
+        self._sync_gate()
+
+    def _valid_workers_downscaling(self, candidates):
+        """workers_to_close 7393-7395: every plugin filters the candidates."""
+        valid = [self.workers[a] for a in candidates if a in self.workers]
+        with self._pump.running():
+            for name, plugin in list(self.plugins.items()):
+                try:
+                    valid = plugin.valid_workers_downscaling(self, valid)
+                except Exception:
+                    logger.exception(
+                        "Scheduler plugin %r failed in hook valid_workers_downscaling", name
+                    )
+        self._sync_gate()
+        return [ws.address for ws in valid]
+
+    def _heartbeat_extensions(self, worker, extensions):
+        """heartbeat_worker 4653-4655, for the extensions the facade hosts (stock
+        raises KeyError for an unknown name; here it is ignored)."""
+        if worker not in self.workers:
+            return
+        ws = self.workers[worker]
+        for name, data in extensions.items():
+            ext = self.extensions.get(name)
+            if ext is None or not data or not hasattr(ext, "heartbeat"):
+                continue
+            try:
+                ext.heartbeat(ws, data)
+            except Exception:
+                logger.exception("heartbeat of extension %s from %s failed", name, worker)
+
+    def _step(self) -> float:
+        wakeup = self._pump.step()
+        self._sync_gate()
+        return wakeup
+
+    def _fileno(self) -> int:
+        return self._pump.fileno()
+
+    def _close(self):
+        """Scheduler.close (4499-4507): before_close hooks, preload teardown, close
+        hooks; then the facade loop's tasks are cancelled."""
+        from distributed.core import Status
+
+        if self.status == Status.closed:
+            return
+        self.status = Status.closing
+
+        async def close_all():
+            await asyncio.gather(*self._hooks.call("before_close"))
+            if self.preloads:
+                await self.preloads.teardown()
+            await asyncio.gather(*self._hooks.call("close"))
+
+        try:
+            self._run_until_complete(close_all(), "close", timeout=10.0)
+        except Exception:
+            logger.exception("Scheduler close hooks failed")
+        self.status = Status.closed
+        self._pump.close()
