@@ -689,36 +689,12 @@ class SchedulerFacade:
         return run(self, comm, function=function, args=args, kwargs=kwargs, wait=wait)
 
     # -- feed (scheduler.py 7788-7827): progress bars' data comm
-    async def feed(
-        self, comm, function=None, setup=None, teardown=None, interval="1s", **kwargs
-    ):
-        from distributed.core import Status
-        from distributed.protocol import pickle
-        from dask.utils import parse_timedelta
+    def feed(self, comm, **kwargs):
+        """Scheduler.feed (7788-7827) itself, run on the facade: it reads only
+        ``status`` and writes through ``comm``."""
+        from distributed.scheduler import Scheduler
 
-        interval = parse_timedelta(interval)
-        if function:
-            function = pickle.loads(function)
-        if setup:
-            setup = pickle.loads(setup)
-        if teardown:
-            teardown = pickle.loads(teardown)
-        state = setup(self) if setup else None
-        if inspect.isawaitable(state):
-            state = await state
-        try:
-            while self.status == Status.running:
-                if state is None:
-                    response = function(self)
-                else:
-                    response = function(self, state)
-                await comm.write(response)
-                await asyncio.sleep(interval)
-        except OSError:
-            pass
-        finally:
-            if teardown:
-                teardown(self, state)
+        return Scheduler.feed(self, comm, **kwargs)
 
     # ---- entry points for C++ (python_compat/scheduler_host.cpp) -------------------
 
@@ -753,6 +729,8 @@ class SchedulerFacade:
             async def finish(awaitable):
                 try:
                     value = await awaitable
+                except asyncio.CancelledError:
+                    value = None  # the facade is closing: C++ must not wait forever
                 except Exception as e:
                     value = error_message(e, status="uncaught-error")
                 send(value)
