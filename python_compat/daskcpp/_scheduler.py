@@ -280,8 +280,9 @@ class TasksView(Mapping):
             return False
 
     def __iter__(self):
-        for kb in self._facade._bridge.task_keys():
-            yield self._facade._key(kb)
+        # A list, not a generator: Progress.setup polls
+        # `keys.issubset(scheduler.tasks)` every 50 ms, which iterates all tasks.
+        return iter(self._facade._keys_of(self._facade._bridge.task_keys()))
 
     def __len__(self):
         return self._facade._bridge.task_count()
@@ -425,6 +426,14 @@ class SchedulerFacade:
         if key is None:
             key = self._keys[kb] = key_from_bytes(kb)
         return key
+
+    def _keys_of(self, kbs: list) -> list:
+        """The key objects of many canonical byte strings, mostly cache hits (no
+        key is None, so None marks a miss)."""
+        keys = list(map(self._keys.get, kbs))
+        if None in keys:
+            keys = [k if k is not None else self._key(kb) for k, kb in zip(keys, kbs)]
+        return keys
 
     def _task_view(self, kb: bytes, key=None):
         view = self._views.get(kb)
