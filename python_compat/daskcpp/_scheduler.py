@@ -698,12 +698,20 @@ class SchedulerFacade:
         return run(self, comm, function=function, args=args, kwargs=kwargs, wait=wait)
 
     # -- feed (scheduler.py 7788-7827): progress bars' data comm
-    def feed(self, comm, **kwargs):
+    async def feed(self, comm, **kwargs):
         """Scheduler.feed (7788-7827) itself, run on the facade: it reads only
-        ``status`` and writes through ``comm``."""
+        ``status`` and writes through ``comm``. Its ``log_errors`` is replaced by the
+        same logging minus the cancellation at close, which is routine here (the
+        facade cancels its tasks as it closes)."""
         from distributed.scheduler import Scheduler
 
-        return Scheduler.feed(self, comm, **kwargs)
+        try:
+            return await Scheduler.feed.__wrapped__(self, comm, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("feed from %s failed", comm.peer_address)
+            raise
 
     # ---- entry points for C++ (python_compat/scheduler_host.cpp) -------------------
 

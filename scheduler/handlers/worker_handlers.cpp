@@ -256,8 +256,20 @@ Status log_event_from_worker(const StreamMessage& m) {
 void register_stream_handlers(ExtensionContext& server) {
   SchedulerService& svc = server.service;
   auto& h = server.worker_stream;
-  add_event_op<protocol::TaskFinished>(h, svc, "task-finished", task_finished_event);
-  add_event_op<protocol::TaskErred>(h, svc, "task-erred", task_erred_event);
+  // The op map rides along as the transition hook's kwargs only while someone
+  // observes transitions: a copy per task is not paid otherwise.
+  add_event_op<protocol::TaskFinished>(
+      h, svc, "task-finished", [&svc](const StreamMessage& m, protocol::TaskFinished op) {
+        TaskFinished tf = task_finished_event(m, std::move(op));
+        if (!svc.observers().empty()) tf.wire = std::make_shared<const Value>(m.msg);
+        return tf;
+      });
+  add_event_op<protocol::TaskErred>(
+      h, svc, "task-erred", [&svc](const StreamMessage& m, protocol::TaskErred op) {
+        TaskErred te = task_erred_event(m, std::move(op));
+        if (!svc.observers().empty()) te.wire = std::make_shared<const Value>(m.msg);
+        return te;
+      });
   add_event_op<protocol::ReleaseWorkerData>(
       h, svc, "release-worker-data", [](const StreamMessage& m, auto op) {
         return ReleaseWorkerData{worker_of(m), op.key.canonical()};
