@@ -116,8 +116,8 @@ std::string cli_usage() {
          "                            (default: $DASKCPP_PYTHON, else the build's venv)\n"
          "  --log-level LEVEL         trace|debug|info|warning|error|critical\n"
          "  --preload TEXT            module, .py file or source run as a scheduler\n"
-         "                            preload (repeatable; trailing arguments are its\n"
-         "                            argv)\n"
+         "                            preload (repeatable); options not listed here\n"
+         "                            and positional arguments are its argv\n"
          "  --version, --help\n";
 }
 
