@@ -280,8 +280,9 @@ class TasksView(Mapping):
             return False
 
     def __iter__(self):
-        for kb in self._facade._bridge.task_keys():
-            yield self._facade._key(kb)
+        # A list, not a generator: Progress.setup polls
+        # `keys.issubset(scheduler.tasks)` every 50 ms, which iterates all tasks.
+        return iter(self._facade._keys_of(self._facade._bridge.task_keys()))
 
     def __len__(self):
         return self._facade._bridge.task_count()
@@ -425,6 +426,14 @@ class SchedulerFacade:
         if key is None:
             key = self._keys[kb] = key_from_bytes(kb)
         return key
+
+    def _keys_of(self, kbs: list) -> list:
+        """The key objects of many canonical byte strings, mostly cache hits (no
+        key is None, so None marks a miss)."""
+        keys = list(map(self._keys.get, kbs))
+        if None in keys:
+            keys = [k if k is not None else self._key(kb) for k, kb in zip(keys, kbs)]
+        return keys
 
     def _task_view(self, kb: bytes, key=None):
         view = self._views.get(kb)
@@ -689,36 +698,20 @@ class SchedulerFacade:
         return run(self, comm, function=function, args=args, kwargs=kwargs, wait=wait)
 
     # -- feed (scheduler.py 7788-7827): progress bars' data comm
-    async def feed(
-        self, comm, function=None, setup=None, teardown=None, interval="1s", **kwargs
-    ):
-        from distributed.core import Status
-        from distributed.protocol import pickle
-        from dask.utils import parse_timedelta
+    async def feed(self, comm, **kwargs):
+        """Scheduler.feed (7788-7827) itself, run on the facade: it reads only
+        ``status`` and writes through ``comm``. Its ``log_errors`` is replaced by the
+        same logging minus the cancellation at close, which is routine here (the
+        facade cancels its tasks as it closes)."""
+        from distributed.scheduler import Scheduler
 
-        interval = parse_timedelta(interval)
-        if function:
-            function = pickle.loads(function)
-        if setup:
-            setup = pickle.loads(setup)
-        if teardown:
-            teardown = pickle.loads(teardown)
-        state = setup(self) if setup else None
-        if inspect.isawaitable(state):
-            state = await state
         try:
-            while self.status == Status.running:
-                if state is None:
-                    response = function(self)
-                else:
-                    response = function(self, state)
-                await comm.write(response)
-                await asyncio.sleep(interval)
-        except OSError:
-            pass
-        finally:
-            if teardown:
-                teardown(self, state)
+            return await Scheduler.feed.__wrapped__(self, comm, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("feed from %s failed", comm.peer_address)
+            raise
 
     # ---- entry points for C++ (python_compat/scheduler_host.cpp) -------------------
 
@@ -753,6 +746,8 @@ class SchedulerFacade:
             async def finish(awaitable):
                 try:
                     value = await awaitable
+                except asyncio.CancelledError:
+                    value = None  # the facade is closing: C++ must not wait forever
                 except Exception as e:
                     value = error_message(e, status="uncaught-error")
                 send(value)

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "protocol/codec/message_codec.hpp"
+#include "scheduler/python_side/peer_close_watch.hpp"
 
 namespace daskcpp::scheduler {
 
@@ -215,6 +216,8 @@ asio::awaitable<Value> PythonSide::call_python(std::string op,
   const std::string peer = req.comm ? req.comm->peer_address() : std::string();
   const std::int64_t comm_id = next_comm_id_++;
   comms_.emplace(comm_id, req.comm);
+  const bool streaming = req.comm && streams_replies(op);
+  if (streaming) watch_for_peer_close(req.comm);
   host_->call_rpc(op, peer, comm_id, req.args, [waiter](Value v) {
     waiter->result = std::move(v);
     waiter->timer.cancel();
@@ -225,6 +228,9 @@ asio::awaitable<Value> PythonSide::call_python(std::string op,
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   comms_.erase(comm_id);
+  // The stream of replies was the answer: no reply after it (serve_rpc writes none
+  // on a closed comm), and closing ends the watch.
+  if (streaming) req.comm->close();
   if (!waiter->result) co_return Value();
   co_return std::move(*waiter->result);
 }

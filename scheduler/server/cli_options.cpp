@@ -26,6 +26,22 @@ bool valid_log_level(const std::string& level) {
   return false;
 }
 
+// Stock's click errors for trailing arguments without a --preload to take them
+// (preloading.validate_preload_argv; its checks of a click dask_setup's argv run in
+// Python at startup).
+Status unexpected_arguments(const CliOptions& out) {
+  for (const std::string& a : out.preload_argv) {
+    if (a.rfind('-', 0) == 0) return Status::Invalid("No such option '" + a + "'.");
+  }
+  std::string joined;
+  for (const std::string& a : out.preload_argv) joined += (joined.empty() ? "" : " ") + a;
+  return Status::Invalid(
+      std::string("Got unexpected extra argument") +
+      (out.preload_argv.size() > 1 ? "s" : "") + ": (" + joined +
+      "). If you intended these as values for a --preload module, list --preload "
+      "before them. Otherwise check spelling -- see '--help' for valid options.");
+}
+
 }  // namespace
 
 Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
@@ -76,19 +92,18 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
       if (!valid_log_level(out.log_level)) {
         return Status::Invalid("--log-level: unknown level '" + out.log_level + "'");
       }
-    } else if (!out.preload.empty() || name.rfind("-", 0) != 0) {
-      // Everything from here on belongs to the preloads (stock's preload_argv).
-      out.preload_argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
-      break;
     } else {
-      return Status::Invalid("unknown option '" + args[i] + "'");
+      // Stock's click command ignores unknown options: they and any positional
+      // argument, wherever they stand, are the preloads' argv (`preload_argv`).
+      out.preload_argv.push_back(args[i]);
     }
   }
+  if (!out.preload_argv.empty() && out.preload.empty()) return unexpected_arguments(out);
   return out;
 }
 
 std::string cli_usage() {
-  return "Usage: daskcpp-scheduler [OPTIONS]\n"
+  return "Usage: daskcpp-scheduler [OPTIONS] [PRELOAD_ARGV]...\n"
          "\n"
          "  --host TEXT               address to listen on (default: all interfaces)\n"
          "  --port INTEGER            port to listen on (default 8786; 0 = any free)\n"
@@ -101,8 +116,8 @@ std::string cli_usage() {
          "                            (default: $DASKCPP_PYTHON, else the build's venv)\n"
          "  --log-level LEVEL         trace|debug|info|warning|error|critical\n"
          "  --preload TEXT            module, .py file or source run as a scheduler\n"
-         "                            preload (repeatable; trailing arguments are its\n"
-         "                            argv)\n"
+         "                            preload (repeatable); options not listed here\n"
+         "                            and positional arguments are its argv\n"
          "  --version, --help\n";
 }
 

@@ -22,8 +22,9 @@ struct CliOptions {
   bool dashboard = true;
   std::string log_level = "info";
   std::string python;  // --python; "" = $DASKCPP_PYTHON or the build-time venv
-  // --preload (repeatable) and what follows the options (dask scheduler's
-  // `preload_argv`, click UNPROCESSED): handed to distributed.preloading.
+  // --preload (repeatable), and every argument we do not know, in order (dask
+  // scheduler's `preload_argv`: click UNPROCESSED with ignore_unknown_options);
+  // handed to distributed.preloading. Such arguments without a --preload are an error.
   std::vector<std::string> preload;
   std::vector<std::string> preload_argv;
   bool show_help = false;
