@@ -65,6 +65,10 @@ void define_bridge(py::module_& m) {
       .def("address", [](Bridge& b) { return b.port->address(); })
       .def("id", [](Bridge& b) { return b.port->id(); })
       .def("info", [](Bridge& b, std::string name) { return field(b.port->info(name)); })
+      .def("diagnostics",
+           [](Bridge& b, std::string what, double start) {
+             return field(b.port->diagnostics(what, start));
+           })
       .def("task_count", [](Bridge& b) { return b.port->task_count(); })
       .def("task_keys",
            [](Bridge& b) {

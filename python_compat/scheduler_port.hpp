@@ -81,6 +81,10 @@ class SchedulerPort {
   virtual bool comm_closed(std::int64_t comm_id) const = 0;
   // Whether the hosted shuffle extension has an active shuffle (its gate).
   virtual void set_shuffle_active(bool active) = 0;
+  // What the native diagnostics recorded since `start` (unix time), for
+  // performance_report: "task_stream" (the records; starts recording if it was
+  // not) or "logs" (scheduler log records, newest first, with timestamps).
+  virtual Result<protocol::Value> diagnostics(std::string_view what, double start) = 0;
 };
 
 }  // namespace daskcpp::python_compat

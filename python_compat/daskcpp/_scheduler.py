@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 import weakref
 from collections.abc import Mapping
 
@@ -373,6 +374,10 @@ class _RequestComm:
 # ---- the facade -------------------------------------------------------------------
 
 
+class _NoSystemMonitor:
+    count = 0
+
+
 class SchedulerFacade:
     """Stands in for ``distributed.Scheduler`` (one per daskcpp-scheduler)."""
 
@@ -406,6 +411,7 @@ class SchedulerFacade:
                 "register_scheduler_plugin": self.register_scheduler_plugin,
                 "unregister_scheduler_plugin": self.unregister_scheduler_plugin,
                 "feed": self.feed,
+                "performance_report": self.performance_report,
             }
         )
 
@@ -617,15 +623,13 @@ class SchedulerFacade:
     def _run_until_complete(self, coro, what, timeout=30.0):
         """Steps the facade loop until `coro` is done (startup and close only, while
         the C++ loop does nothing else)."""
-        import time as _time
-
         with self._pump.running():
             task = asyncio.ensure_future(coro)
-        deadline = _time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
         while not task.done():
             if self._pump.step() != 0.0:
-                _time.sleep(0.001)
-            if _time.monotonic() > deadline:
+                time.sleep(0.001)
+            if time.monotonic() > deadline:
                 task.cancel()
                 raise TimeoutError(f"daskcpp-scheduler: {what} did not finish in time")
         return task.result()
@@ -712,6 +716,46 @@ class SchedulerFacade:
         except Exception:
             logger.exception("feed from %s failed", comm.peer_address)
             raise
+
+    # -- diagnostics recorded natively (task stream, log ring)
+    @property
+    def monitor(self):
+        """Stock's SystemMonitor; performance_report reads only its ``count`` (the
+        samples taken so far). daskcpp keeps no system monitor: always 0."""
+        return _NoSystemMonitor()
+
+    def get_task_stream(self, start=None, stop=None, count=None):
+        """Scheduler.get_task_stream for Python callers: the records since ``start``
+        (``stop`` and ``count`` are applied here). Starts the recording, as stock's
+        lazily added TaskStreamPlugin does."""
+        records = to_py(self._bridge.diagnostics("task_stream", float(start or 0)))
+        if stop is not None:
+            records = [r for r in records if max(ss["stop"] for ss in r["startstops"]) < stop]
+        return list(records[-count:] if count is not None else records)
+
+    def get_logs(self, start=0, n=None, timestamps=False):
+        """ServerNode.get_logs over the scheduler's log ring: newest first."""
+        records = to_py(self._bridge.diagnostics("logs", float(start or 0)))
+        if n:
+            records = records[:n]
+        return [tuple(r) if timestamps else (r[1], r[2]) for r in records]
+
+    async def performance_report(self, start, last_count=0, code="", mode=None):
+        """Scheduler.performance_report (8421-8570) without bokeh: daskcpp's plain
+        HTML page (daskcpp/_performance_report.py says what it leaves out)."""
+        import dask
+        import distributed
+
+        from daskcpp._performance_report import render
+
+        workers = list(self.workers.values())
+        logs = [(level, line) for _, level, line in reversed(self.get_logs(start=start, timestamps=True))]
+        return render(
+            records=self.get_task_stream(start=start), logs=logs, address=self.address,
+            nworkers=len(workers), nthreads=sum(ws.nthreads for ws in workers),
+            memory_limit=sum(ws.memory_limit or 0 for ws in workers),
+            dask_version=dask.__version__, distributed_version=distributed.__version__,
+            code=code or "", start=start, stop=time.time())
 
     # ---- entry points for C++ (python_compat/scheduler_host.cpp) -------------------
 

@@ -90,7 +90,7 @@ PythonSide::~PythonSide() {
 
 Result<std::unique_ptr<PythonSide>> PythonSide::start(
     ExtensionContext& ctx, PluginStore& plugins, const SchedulerOptions& options,
-    std::function<std::string()> address, std::string id) {
+    std::function<std::string()> address, std::string id, DiagnosticsQuery diagnostics) {
   std::unique_ptr<PythonSide> side(new PythonSide(ctx, plugins));
   PythonSide* self = side.get();
   SchedulerPortImpl::Owner owner{
@@ -117,7 +117,8 @@ Result<std::unique_ptr<PythonSide>> PythonSide::start(
         auto it = self->comms_.find(comm_id);
         return it == self->comms_.end() ? nullptr : it->second;
       },
-      [self] { return self->engine_depth_ > 0; }};
+      [self] { return self->engine_depth_ > 0; },
+      std::move(diagnostics)};
   side->port_ = std::make_unique<SchedulerPortImpl>(ctx, std::move(owner));
   DASKCPP_ASSIGN_OR_RETURN(side->host_,
                            python_compat::SchedulerPythonHost::create(*side->port_));

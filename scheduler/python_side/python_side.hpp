@@ -55,11 +55,9 @@ class PythonSide final : public SchedulerHooks,
   // hooks on the service. `address` is read when Python asks for it.
   // Then hosts the default extensions (P2P shuffle) and starts every plugin, so the
   // first register-worker reply already carries the shuffle worker plugin.
-  static Result<std::unique_ptr<PythonSide>> start(ExtensionContext& ctx,
-                                                   PluginStore& plugins,
-                                                   const SchedulerOptions& options,
-                                                   std::function<std::string()> address,
-                                                   std::string id);
+  static Result<std::unique_ptr<PythonSide>> start(
+      ExtensionContext& ctx, PluginStore& plugins, const SchedulerOptions& options,
+      std::function<std::string()> address, std::string id, DiagnosticsQuery diagnostics);
   ~PythonSide() override;
 
   // Scheduler.close's plugin part: before_close and close hooks, then the facade

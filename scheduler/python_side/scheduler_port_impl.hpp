@@ -21,6 +21,11 @@
 
 namespace daskcpp::scheduler {
 
+// The native diagnostics the server answers the facade's `diagnostics` from
+// (SchedulerPort::diagnostics): they live in extensions the Python side does not own.
+using DiagnosticsQuery =
+    std::function<Result<protocol::Value>(std::string_view what, double start)>;
+
 class SchedulerPortImpl final : public python_compat::SchedulerPort {
  public:
   struct Owner {
@@ -34,6 +39,7 @@ class SchedulerPortImpl final : public python_compat::SchedulerPort {
     std::function<std::shared_ptr<protocol::Comm>(std::int64_t)> find_comm;
     // True while a hook called from inside the engine runs.
     std::function<bool()> inside_engine;
+    DiagnosticsQuery diagnostics;
   };
 
   SchedulerPortImpl(ExtensionContext& ctx, Owner owner)
@@ -74,6 +80,9 @@ class SchedulerPortImpl final : public python_compat::SchedulerPort {
     owner_.store_worker_plugin(name, plugin);
   }
   void set_shuffle_active(bool active) override { owner_.set_shuffle_active(active); }
+  Result<protocol::Value> diagnostics(std::string_view what, double start) override {
+    return owner_.diagnostics(what, start);
+  }
   bool comm_write(std::int64_t comm_id, const protocol::Value& msg) override {
     std::shared_ptr<protocol::Comm> comm = owner_.find_comm(comm_id);
     return comm != nullptr && !comm->closed() && comm->write(msg).ok();

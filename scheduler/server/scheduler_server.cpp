@@ -84,6 +84,20 @@ SchedulerServer::~SchedulerServer() {
   python_side_.reset();
 }
 
+Result<protocol::Value> SchedulerServer::diagnostics(std::string_view what,
+                                                     double start) {
+  if (what == "task_stream") {
+    extensions_->task_stream.enable();
+    std::vector<protocol::Value> records = extensions_->task_stream.buffer().collect(
+        start, std::nullopt, std::nullopt, std::nullopt);
+    return protocol::Value(protocol::Array(std::make_move_iterator(records.begin()),
+                                           std::make_move_iterator(records.end())));
+  }
+  if (what == "logs")
+    return log_ring_->get_logs(start, std::nullopt, /*timestamps=*/true);
+  return Status::Invalid("no native diagnostics named " + std::string(what));
+}
+
 void SchedulerServer::register_handlers() {
   extensions_ = std::make_unique<Extensions>(connections_, service_->observers());
   extension_context_ = std::make_unique<ExtensionContext>(
@@ -141,7 +155,8 @@ Status SchedulerServer::start() {
   // The facade before accepting: plugins started now see the first workers join.
   Result<std::unique_ptr<PythonSide>> python_side = PythonSide::start(
       *extension_context_, extensions_->plugins, options_, [this] { return address_; },
-      id_);
+      id_,
+      [this](std::string_view what, double start) { return diagnostics(what, start); });
   if (!python_side.ok()) return python_side.status().with_context("scheduler facade");
   python_side_ = std::move(*python_side);
   extensions_->events.set_listener(

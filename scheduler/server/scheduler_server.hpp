@@ -85,6 +85,8 @@ class SchedulerServer {
 
  private:
   void register_handlers();
+  // The facade's SchedulerPort::diagnostics: the task stream and log ring.
+  Result<protocol::Value> diagnostics(std::string_view what, double start);
   void register_server_handlers();
   void on_comm(std::shared_ptr<protocol::Comm> comm);
   asio::awaitable<void> serve(std::shared_ptr<protocol::Comm> comm);
