@@ -9,9 +9,8 @@ numpy computed here, and the task stream must show the P2P transfer tasks, so th
 silent fallback to the tasks shuffle cannot pass.
 
 Worker mixes: two daskcpp-workers, and one stock + one daskcpp-worker (shards cross
-between the two implementations both ways). The daskcpp-scheduler variants are not
-marked daskcpp_ready yet: the scheduler's Python side (ShuffleSchedulerPlugin) is
-being built on another branch.
+between the two implementations both ways); each on the stock scheduler and on
+daskcpp-scheduler, which hosts upstream's ShuffleSchedulerPlugin on its facade.
 """
 
 from __future__ import annotations
@@ -26,6 +25,8 @@ from distributed import get_task_stream
 
 from cluster import wait_for
 from test_worker_daskcpp import CPP_WORKER_ARGS, _addresses_by_name
+
+pytestmark = pytest.mark.daskcpp_ready
 
 P2P = {"dataframe.shuffle.method": "p2p", "array.rechunk.method": "p2p"}
 N = 2_000
