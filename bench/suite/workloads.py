@@ -163,14 +163,17 @@ def df_groupby(client: Client, rows: int, partitions: int, timeout: float) -> Me
     return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
 
 
-def df_shuffle(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
-    """A tasks-based shuffle on k; every key must land in exactly one output
+def _checked_shuffle(client: Client, rows: int, partitions: int, timeout: float,
+                     method: str) -> Measurement:
+    """A shuffle on k with `method`; every key must land in exactly one output
     partition and no row may be lost or duplicated."""
-    with dask.config.set({"dataframe.shuffle.method": "tasks"}):
-        shuffled = _frame(rows, partitions).shuffle("k", shuffle_method="tasks")
+    with dask.config.set({"dataframe.shuffle.method": method}):
+        shuffled = _frame(rows, partitions).shuffle("k", shuffle_method=method)
         summary = shuffled.map_partitions(tasks.partition_summary, meta=tasks.partition_summary(
             tasks.frame_part((0, 0))))
         n_tasks = graph_tasks(summary)
+        if method == "p2p":
+            _assert_p2p(summary, "shuffle")
         start = time.perf_counter()
         got = client.compute(summary).result(timeout=timeout)
         elapsed = time.perf_counter() - start
@@ -178,11 +181,17 @@ def df_shuffle(client: Client, rows: int, partitions: int, timeout: float) -> Me
     for part, keys in enumerate(got["keys"]):
         for k in keys:
             if key_owner.setdefault(k, part) != part:
-                raise WrongResult(f"shuffle: key {k} in partitions {key_owner[k]} and {part}")
-    check_equal("shuffle: rows", int(got["rows"].sum()), rows)
-    check_equal("shuffle: sum of v", int(got["v_sum"].sum()), rows * (rows - 1) // 2)
-    check_equal("shuffle: keys", sorted(key_owner), sorted(set(tasks.frame_part((0, rows))["k"])))
+                raise WrongResult(f"{method} shuffle: key {k} in partitions {key_owner[k]} and {part}")
+    check_equal(f"{method} shuffle: rows", int(got["rows"].sum()), rows)
+    check_equal(f"{method} shuffle: sum of v", int(got["v_sum"].sum()), rows * (rows - 1) // 2)
+    check_equal(f"{method} shuffle: keys", sorted(key_owner),
+                sorted(set(tasks.frame_part((0, rows))["k"])))
     return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+
+
+def df_shuffle(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
+    """The tasks-based shuffle on k, checked exactly."""
+    return _checked_shuffle(client, rows, partitions, timeout, "tasks")
 
 
 P2P = {"dataframe.shuffle.method": "p2p"}
@@ -196,25 +205,9 @@ def _assert_p2p(collection, prefix: str) -> None:
 
 
 def df_shuffle_p2p(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
-    """A P2P shuffle on k (the default method on a distributed cluster); checked
-    as df_shuffle."""
-    with dask.config.set(P2P):
-        shuffled = _frame(rows, partitions).shuffle("k")
-        summary = shuffled.map_partitions(tasks.partition_summary, meta=tasks.partition_summary(
-            tasks.frame_part((0, 0))))
-        n_tasks = graph_tasks(summary)
-        _assert_p2p(summary, "shuffle")
-        start = time.perf_counter()
-        got = client.compute(summary).result(timeout=timeout)
-        elapsed = time.perf_counter() - start
-    key_owner: dict[int, int] = {}
-    for part, keys in enumerate(got["keys"]):
-        for k in keys:
-            if key_owner.setdefault(k, part) != part:
-                raise WrongResult(f"p2p shuffle: key {k} in partitions {key_owner[k]} and {part}")
-    check_equal("p2p shuffle: rows", int(got["rows"].sum()), rows)
-    check_equal("p2p shuffle: sum of v", int(got["v_sum"].sum()), rows * (rows - 1) // 2)
-    return Measurement({"time_s": elapsed}, {"tasks": n_tasks})
+    """The P2P shuffle on k (the default method on a distributed cluster), checked
+    exactly and that the graph takes the P2P path."""
+    return _checked_shuffle(client, rows, partitions, timeout, "p2p")
 
 
 def df_merge_p2p(client: Client, rows: int, partitions: int, timeout: float) -> Measurement:
