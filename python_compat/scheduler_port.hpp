@@ -83,7 +83,8 @@ class SchedulerPort {
   virtual void set_shuffle_active(bool active) = 0;
   // What the native diagnostics recorded since `start` (unix time), for
   // performance_report: "task_stream" (the records; starts recording if it was
-  // not) or "logs" (scheduler log records, newest first, with timestamps).
+  // not), "logs" (scheduler log records, newest first, with timestamps) or
+  // "transition_log" (upstream's 6-tuples, oldest first).
   virtual Result<protocol::Value> diagnostics(std::string_view what, double start) = 0;
 };
 

@@ -401,7 +401,6 @@ class SchedulerFacade:
         self._shuffle_active = False
         self._rpc_pool = None
         self.preloads = ()
-        self.transition_log = ()
         self.validate = False
         with self._pump.running():
             self._ongoing_background_tasks = AsyncTaskGroup()
@@ -732,6 +731,13 @@ class SchedulerFacade:
         if stop is not None:
             records = [r for r in records if max(ss["stop"] for ss in r["startstops"]) < stop]
         return list(records[-count:] if count is not None else records)
+
+    @property
+    def transition_log(self):
+        """Scheduler.transition_log: (key, start, finish, recommendations,
+        stimulus_id, timestamp), oldest first, from the native bounded log (which
+        keeps no recommendations: always {})."""
+        return [tuple(t) for t in to_py(self._bridge.diagnostics("transition_log", 0.0))]
 
     def get_logs(self, start=0, n=None, timestamps=False):
         """ServerNode.get_logs over the scheduler's log ring: newest first."""

@@ -93,8 +93,22 @@ Result<protocol::Value> SchedulerServer::diagnostics(std::string_view what,
     return protocol::Value(protocol::Array(std::make_move_iterator(records.begin()),
                                            std::make_move_iterator(records.end())));
   }
-  if (what == "logs")
+  if (what == "logs") {
     return log_ring_->get_logs(start, std::nullopt, /*timestamps=*/true);
+  }
+  if (what == "transition_log") {
+    // (key, start, finish, recommendations, stimulus_id, timestamp) as upstream;
+    // the native log keeps no recommendations.
+    protocol::Array out;
+    for (const TransitionLogEntry& e : service_->state().transition_log()) {
+      if (e.now < start) continue;
+      out.push_back(protocol::Value(protocol::Array{
+          SchedulerService::key_value(e.key), protocol::Value(task_status_name(e.start)),
+          protocol::Value(task_status_name(e.finish)), protocol::Value(protocol::Map{}),
+          protocol::Value(e.stimulus_id), protocol::Value(e.now)}));
+    }
+    return protocol::Value(std::move(out));
+  }
   return Status::Invalid("no native diagnostics named " + std::string(what));
 }
 

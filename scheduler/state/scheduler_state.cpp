@@ -493,13 +493,19 @@ std::vector<TransitionLogEntry> SchedulerState::story(
   return story(std::vector<std::string>{std::string(key_or_stimulus)});
 }
 
-std::vector<TransitionLogEntry> SchedulerState::story(
-    const std::vector<std::string>& keys_or_stimuli) const {
+std::vector<TransitionLogEntry> SchedulerState::transition_log() const {
   std::vector<TransitionLogEntry> out;
   std::size_t n = log_.size();
   std::size_t start = log_wrapped_ ? log_next_ : 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const TransitionLogEntry& e = log_[(start + i) % n];
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) out.push_back(log_[(start + i) % n]);
+  return out;
+}
+
+std::vector<TransitionLogEntry> SchedulerState::story(
+    const std::vector<std::string>& keys_or_stimuli) const {
+  std::vector<TransitionLogEntry> out;
+  for (const TransitionLogEntry& e : transition_log()) {
     for (const std::string& k : keys_or_stimuli) {
       if (e.key == k || e.stimulus_id == k) {
         out.push_back(e);

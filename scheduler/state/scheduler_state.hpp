@@ -165,6 +165,8 @@ class SchedulerState {
                       std::string_view stimulus_id, double now);
   // Transitions touching `key_or_stimulus` (as a key or as a stimulus id), oldest first.
   std::vector<TransitionLogEntry> story(std::string_view key_or_stimulus) const;
+  // The whole bounded log, oldest first (upstream Scheduler.transition_log).
+  std::vector<TransitionLogEntry> transition_log() const;
   // The entries naming any of these keys or stimulus ids, oldest first.
   std::vector<TransitionLogEntry> story(
       const std::vector<std::string>& keys_or_stimuli) const;

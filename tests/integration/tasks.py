@@ -82,7 +82,13 @@ def gated_identity(x, gate, started_dir=None):
 
 
 def kill_own_worker(x):
-    """Kills the worker process running it, on every attempt."""
+    """Kills the worker process running it, on every attempt. Waits a second first:
+    a worker that dies before its nanny has finished starting it is not restarted
+    (the nanny closes with nanny-start-failed), and a task can reach a worker that
+    has registered but whose nanny is still in its start."""
+    import time
+
+    time.sleep(1)
     os.kill(os.getpid(), signal.SIGKILL)
     return x  # unreachable
 

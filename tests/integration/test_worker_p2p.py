@@ -15,6 +15,8 @@ daskcpp-scheduler, which hosts upstream's ShuffleSchedulerPlugin on its facade.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dask
 import dask.array as da
 import dask.dataframe as dd
@@ -190,6 +192,24 @@ def test_default_config_picks_p2p(p2p_client):
         out = dd.from_pandas(pdf, npartitions=4).shuffle("k").compute()
     assert sorted(out.x) == list(range(N))
     _assert_p2p_ran(ts.data, "shuffle-transfer")
+
+
+def test_shuffle_with_local_directory(worker_cluster, tmp_path):
+    """Given --local-directory (a folder that does not exist yet), a daskcpp-worker
+    reports its own directory inside it, and the P2P disk buffers live there (the
+    worker used to report the bare option, where the shuffle could not open files)."""
+    space = tmp_path / "cpp-space"
+    worker_cluster.add_daskcpp_worker("cpp0", *CPP_WORKER_ARGS, "--local-directory", str(space))
+    worker_cluster.add_daskcpp_worker("cpp1", *CPP_WORKER_ARGS, "--local-directory", str(space))
+    with worker_cluster.client(2) as client:
+        dirs = client.run(lambda dask_worker: dask_worker.local_directory)
+        assert sorted(Path(d).parent for d in dirs.values()) == [space, space]
+        assert all(Path(d).name.startswith("daskcpp-worker-") for d in dirs.values())
+        pdf = _frame()
+        with dask.config.set(P2P), get_task_stream(client) as ts:
+            out = dd.from_pandas(pdf, npartitions=4).shuffle("k").compute()
+        assert sorted(out.x) == list(range(N))
+        _assert_p2p_ran(ts.data, "shuffle-transfer")
 
 
 def _slow(part, delay):

@@ -124,7 +124,7 @@ Status WorkerServer::configure_python_context() {
   info.id = server_id_;
   info.scheduler_address = options_.scheduler_address;
   info.nthreads = options_.nthreads;
-  info.local_directory = options_.local_directory;
+  info.local_directory = work_dir_;
   info.memory_limit = options_.memory_limit;
   python_compat::WorkerHooks hooks;
   hooks.on_secede = [this](std::string canonical, double duration, std::string sid) {

@@ -34,14 +34,25 @@ std::int64_t WorkerServer::process_memory() {
   return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
-Status WorkerServer::start_memory_manager() {
-  memory_.limit = options_.memory_limit;
-  if (!memory_.enabled()) return Status::OK();
+Status WorkerServer::create_work_directory() {
   std::filesystem::path base = options_.local_directory.empty()
                                    ? std::filesystem::temp_directory_path()
                                    : std::filesystem::path(options_.local_directory);
-  std::filesystem::path dir =
-      base / ("daskcpp-worker-" + std::to_string(getpid())) / "storage";
+  std::filesystem::path dir = base / ("daskcpp-worker-" + std::to_string(getpid()));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Status::IOError("cannot create the worker directory " + dir.string() + ": " +
+                           ec.message());
+  }
+  work_dir_ = dir.string();
+  return Status::OK();
+}
+
+Status WorkerServer::start_memory_manager() {
+  memory_.limit = options_.memory_limit;
+  if (!memory_.enabled()) return Status::OK();
+  std::filesystem::path dir = std::filesystem::path(work_dir_) / "storage";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -53,11 +64,12 @@ Status WorkerServer::start_memory_manager() {
   return Status::OK();
 }
 
-void WorkerServer::remove_spill_directory() {
-  if (spill_dir_.empty()) return;
+void WorkerServer::remove_work_directory() {
+  if (work_dir_.empty()) return;
   std::error_code ec;
-  std::filesystem::remove_all(std::filesystem::path(spill_dir_).parent_path(), ec);
-  if (ec) spdlog::warn("removing {}: {}", spill_dir_, ec.message());
+  std::filesystem::remove_all(work_dir_, ec);
+  if (ec) spdlog::warn("removing {}: {}", work_dir_, ec.message());
+  work_dir_.clear();
   spill_dir_.clear();
 }
 

@@ -58,6 +58,7 @@ Status WorkerServer::start() {
   DASKCPP_ASSIGN_OR_RETURN(Bytes versions, runner_->versions_msgpack());
   DASKCPP_ASSIGN_OR_RETURN(versions_, protocol::decode_msgpack(versions.span()));
 
+  DASKCPP_RETURN_NOT_OK(create_work_directory());
   DASKCPP_RETURN_NOT_OK(start_memory_manager());
   setup_rpc_handlers();
   setup_stream_handlers();
@@ -131,7 +132,7 @@ asio::awaitable<Status> WorkerServer::register_with_scheduler() {
   for (const auto& [name, amount] : options_.resources)
     resources.emplace_back(Value(name), Value(amount));
   reg.resources = Value(std::move(resources));
-  reg.local_directory = options_.local_directory;
+  reg.local_directory = work_dir_;
   reg.pid = static_cast<std::int64_t>(getpid());
   reg.versions = versions_;
   reg.metrics = metrics();
@@ -231,7 +232,7 @@ void WorkerServer::close(const std::string& reason, bool notify_nanny) {
   heartbeat_timer_.cancel();
   memory_timer_.cancel();
   signals_.cancel();
-  remove_spill_directory();
+  remove_work_directory();
   pool_.close_all();
   asio::co_spawn(io_, finish_close(reason, notify_nanny), asio::detached);
 }

@@ -111,8 +111,12 @@ class WorkerServer {
   void store(const Key& key, ValueId id, std::int64_t nbytes);
 
   // ---- memory limit and spilling (spill.cpp)
+  // The worker's own directory, <--local-directory or tmp>/daskcpp-worker-<pid>:
+  // spill files (storage/) and what Python plugins keep on disk (the P2P shuffle's
+  // buffers) live there; it is the local_directory the worker reports.
+  Status create_work_directory();
   Status start_memory_manager();
-  void remove_spill_directory();
+  void remove_work_directory();
   static std::int64_t process_memory();
   std::string spill_path(ValueId id) const;
   // Moves one in-memory value to its spill file; false when it could not.
@@ -166,6 +170,7 @@ class WorkerServer {
   DataStore data_;
   MemoryThresholds memory_;
   asio::steady_timer memory_timer_{io_};
+  std::string work_dir_;
   std::string spill_dir_;  // empty: no memory limit, nothing spills
   ValueId next_value_id_ = 1;
   std::string address_;  // contact address, "tcp://host:port"
