@@ -23,6 +23,14 @@ namespace {
 // distributed.worker.memory.monitor-interval.
 constexpr std::chrono::milliseconds kMonitorInterval{100};
 
+Status make_directory(const std::filesystem::path& dir, std::string_view what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!ec) return Status::OK();
+  return Status::IOError("cannot create the " + std::string(what) + " directory " +
+                         dir.string() + ": " + ec.message());
+}
+
 }  // namespace
 
 // Process memory as psutil's memory_info().rss (what the monitor and the heartbeat's
@@ -39,12 +47,7 @@ Status WorkerServer::create_work_directory() {
                                    ? std::filesystem::temp_directory_path()
                                    : std::filesystem::path(options_.local_directory);
   std::filesystem::path dir = base / ("daskcpp-worker-" + std::to_string(getpid()));
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return Status::IOError("cannot create the worker directory " + dir.string() + ": " +
-                           ec.message());
-  }
+  DASKCPP_RETURN_NOT_OK(make_directory(dir, "worker"));
   work_dir_ = dir.string();
   return Status::OK();
 }
@@ -53,12 +56,7 @@ Status WorkerServer::start_memory_manager() {
   memory_.limit = options_.memory_limit;
   if (!memory_.enabled()) return Status::OK();
   std::filesystem::path dir = std::filesystem::path(work_dir_) / "storage";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return Status::IOError("cannot create the spill directory " + dir.string() + ": " +
-                           ec.message());
-  }
+  DASKCPP_RETURN_NOT_OK(make_directory(dir, "spill"));
   spill_dir_ = dir.string();
   spdlog::info("Memory limit {} bytes; spilling to {}", *memory_.limit, spill_dir_);
   return Status::OK();
