@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <ctime>
 #include <future>
 #include <memory>
 #include <span>
@@ -367,10 +368,25 @@ void GraphMaterializer::submit(MaterializeRequest request,
                                std::function<void(MaterializeResult)> on_done) {
   auto shared_done =
       std::make_shared<std::function<void(MaterializeResult)>>(std::move(on_done));
-  bool queued = interpreter_.post([request = std::move(request), shared_done] {
-    (*shared_done)(materialize_now(request));
+  bool queued = interpreter_.post([this, request = std::move(request), shared_done] {
+    const std::int64_t cpu_before = thread_cpu_ns();
+    MaterializeResult result = materialize_now(request);
+    intake_cpu_ns_.fetch_add(thread_cpu_ns() - cpu_before, std::memory_order_relaxed);
+    intake_graphs_.fetch_add(1, std::memory_order_relaxed);
+    if (result.ok()) {
+      if (const auto* graph = std::get_if<MaterializedGraph>(&*result)) {
+        intake_tasks_.fetch_add(graph->tasks.size(), std::memory_order_relaxed);
+      }
+    }
+    (*shared_done)(std::move(result));
   });
   if (!queued) (*shared_done)(Status::Cancelled("the Python interpreter is stopped"));
+}
+
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 MaterializeResult GraphMaterializer::materialize(MaterializeRequest request) {

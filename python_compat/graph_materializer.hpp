@@ -12,6 +12,7 @@
 // Thread safety: submit() may be called from any thread; on_done runs on the
 // interpreter thread (post it to your loop). The Interpreter must outlive it.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -82,8 +83,27 @@ class GraphMaterializer {
   void submit(MaterializeRequest request, std::function<void(MaterializeResult)> on_done);
   MaterializeResult materialize(MaterializeRequest request);  // blocking
 
+  // CPU seconds the interpreter thread spent materializing, and how many graphs
+  // and tasks it produced: the "intake" share of the scheduler's CPU (issue 11).
+  // Readable from any thread.
+  double intake_cpu_seconds() const {
+    return static_cast<double>(intake_cpu_ns_.load(std::memory_order_relaxed)) * 1e-9;
+  }
+  std::uint64_t intake_graphs() const {
+    return intake_graphs_.load(std::memory_order_relaxed);
+  }
+  std::uint64_t intake_tasks() const {
+    return intake_tasks_.load(std::memory_order_relaxed);
+  }
+
  private:
   Interpreter& interpreter_;
+  std::atomic<std::int64_t> intake_cpu_ns_{0};
+  std::atomic<std::uint64_t> intake_graphs_{0};
+  std::atomic<std::uint64_t> intake_tasks_{0};
 };
+
+// CPU time of the calling thread, in nanoseconds (CLOCK_THREAD_CPUTIME_ID).
+std::int64_t thread_cpu_ns();
 
 }  // namespace daskcpp::python_compat

@@ -22,15 +22,29 @@ constexpr std::chrono::milliseconds kCloseGrace{200};
 SimFleet::SimFleet(SimOptions options)
     : options_(std::move(options)),
       signals_(io_, SIGINT, SIGTERM),
+      stats_signal_(io_, SIGUSR1),
       pool_(protocol::CommOptions{}, protocol::ConnectOptions{}) {}
 
 Status SimFleet::run() {
   signals_.async_wait([this](const protocol::ErrorCode& ec, int sig) {
     if (!ec) stop_all(sig == SIGINT ? "signal-SIGINT" : "signal-SIGTERM");
   });
+  await_stats_signal();
+  stats_.reset();
   asio::co_spawn(io_, main_task(), asio::detached);
   io_.run();
   return status_;
+}
+
+void SimFleet::await_stats_signal() {
+  stats_signal_.async_wait([this](const protocol::ErrorCode& ec, int) {
+    if (ec) return;
+    // A line for the benchmark driver (the stats protocol), not a log message.
+    std::printf("simworker stats %s\n", stats_.to_json().c_str());
+    std::fflush(stdout);
+    stats_.reset();
+    await_stats_signal();
+  });
 }
 
 // Built outside the coroutine: gcc 12 rejects initializer lists inside one.
@@ -63,6 +77,7 @@ asio::awaitable<void> SimFleet::main_task() {
     config.compute = std::chrono::milliseconds(options_.compute_ms);
     config.versions = versions_;
     config.thread_id = 140'000'000'000'000 + i;
+    config.stats = &stats_;
     workers_.push_back(std::make_unique<SimWorker>(
         io_, pool_, std::move(config), [this](SimWorker&) { on_worker_closed(); }));
   }
@@ -95,6 +110,7 @@ void SimFleet::stop_all(const std::string& reason) {
   if (stopping_) return;
   stopping_ = true;
   signals_.cancel();
+  stats_signal_.cancel();
   for (auto& w : workers_) w->stop(reason);
   maybe_finish();  // also covers a fleet whose workers were not created yet
 }
@@ -110,6 +126,7 @@ void SimFleet::maybe_finish() {
   if (!stopping_) spdlog::info("all {} simulated workers closed", workers_.size());
   finishing_ = true;
   signals_.cancel();
+  stats_signal_.cancel();
   pool_.close_all();
   auto timer = std::make_shared<asio::steady_timer>(io_, kCloseGrace);
   timer->async_wait([this, timer](const protocol::ErrorCode&) { io_.stop(); });

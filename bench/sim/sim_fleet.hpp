@@ -7,7 +7,8 @@
 // scheduler sees no version mismatch), registering at most kRegisterWindow
 // workers at a time. Prints "simworker ready N" on stdout when all N are
 // registered; stops when every worker has closed (scheduler close/lost stream)
-// or on SIGINT/SIGTERM, after closing each worker cleanly.
+// or on SIGINT/SIGTERM, after closing each worker cleanly. SIGUSR1 prints the
+// fleet's SimStats on stdout and resets them.
 // Thread safety: none; everything runs on the io_context thread.
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "bench/sim/sim_options.hpp"
+#include "bench/sim/sim_stats.hpp"
 #include "bench/sim/sim_worker.hpp"
 #include "protocol/comm/asio.hpp"
 #include "protocol/comm/connection_pool.hpp"
@@ -35,6 +37,7 @@ class SimFleet {
   asio::awaitable<void> register_some();
   asio::awaitable<protocol::Value> scheduler_versions();
   void stop_all(const std::string& reason);
+  void await_stats_signal();
   void on_worker_closed();
   // Stops the loop (after a grace period) once every worker has closed.
   void maybe_finish();
@@ -42,6 +45,8 @@ class SimFleet {
   SimOptions options_;
   asio::io_context io_;
   asio::signal_set signals_;
+  asio::signal_set stats_signal_;
+  SimStats stats_;
   protocol::ConnectionPool pool_;
   std::vector<std::unique_ptr<SimWorker>> workers_;
   protocol::Value versions_;

@@ -244,6 +244,7 @@ void SimWorker::setup_stream_handlers() {
 // run_id; otherwise its missing dependencies count as fetched (add-keys) and it
 // joins the ready queue.
 void SimWorker::on_compute_task(const protocol::ComputeTask& op) {
+  config_.stats->on_compute_task(protocol::unix_now());
   if (memory_.contains(op.key)) {
     double now = protocol::unix_now();
     send_task_finished(op.key, op.run_id, now, now + 1e-6);
@@ -320,6 +321,7 @@ void SimWorker::send_task_finished(const Key& key, std::int64_t run_id, double s
   msg.startstops.push_back(protocol::StartStop{"compute", start, stop, std::nullopt});
   msg.stimulus_id = protocol::stimulus_id("task-finished");
   send(msg.encode());
+  config_.stats->on_task_finished(stop);
 }
 
 // Mirrors the free-keys / remove-replicas handling of the worker state machine:

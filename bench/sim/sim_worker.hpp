@@ -26,6 +26,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "bench/sim/sim_stats.hpp"
 #include "protocol/comm/asio.hpp"
 #include "protocol/comm/batched_stream.hpp"
 #include "protocol/comm/connection_pool.hpp"
@@ -47,6 +48,7 @@ struct SimWorkerConfig {
   protocol::Value versions;  // reported at registration (the scheduler's own)
   // A fake `thread` id for task-finished (stock reports threading.get_ident()).
   std::int64_t thread_id = 0;
+  SimStats* stats = nullptr;  // the fleet's counters (required)
 };
 
 class SimWorker {

@@ -9,7 +9,9 @@ kinds that file does not start. Used from the runner's thread only."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -131,6 +133,27 @@ class BenchCluster(Cluster):
         wait_for(lambda: ready in proc.log_text(), START_TIMEOUT_S, f"'{ready}'", proc=proc,
                  interval=0.1, on_timeout=lambda: proc.log_text(40))
         return proc
+
+    def sim_stats(self) -> dict:
+        """The simworker's counters since the last call (SIGUSR1 makes it print
+        `simworker stats {json}` and reset; bench/sim/sim_stats.hpp): compute-tasks
+        received, task-finished sent, the unix times of the first and the last, and
+        its CPU seconds."""
+        (sim,) = self.workers
+        marker = "simworker stats "
+        seen = sim.log_text().count(marker)
+        os.kill(sim.pid, signal.SIGUSR1)
+        wait_for(lambda: sim.log_text().count(marker) > seen, 30, "simworker stats", proc=sim,
+                 interval=0.02)
+        line = [ln for ln in sim.log_text().splitlines() if ln.startswith(marker)][-1]
+        return json.loads(line[len(marker):])
+
+    def scheduler_cpu_counters(self, client) -> dict | None:
+        """daskcpp-scheduler's own CPU split (intake on the interpreter thread,
+        the loop thread), cumulative; None on the stock scheduler."""
+        if self.spec.scheduler != "daskcpp":
+            return None
+        return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.daskcpp_cpu_counters())
 
     def scheduler_peak_rss(self) -> int:
         return proc_status_bytes(self.scheduler.pid, "VmHWM")

@@ -67,6 +67,8 @@ def to_json(results: list[CaseResult], groups: list[Group], meta: dict) -> dict:
 def fmt(metric: str, value: float) -> str:
     if metric.endswith("_per_s"):
         return f"{value / 1000:.1f}k/s" if value >= 10_000 else f"{value:.0f}/s"
+    if metric.endswith("_us"):
+        return f"{value:.1f} µs"
     if metric.endswith("_s"):
         return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.1f} ms"
     if metric.endswith("_bytes"):

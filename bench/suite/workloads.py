@@ -303,6 +303,41 @@ def sim_array(client: Client, chunks: int, timeout: float) -> Measurement:
     return Measurement({"tasks_per_s": n_tasks / elapsed, "time_s": elapsed}, {"tasks": n_tasks})
 
 
+def _pure_graph(client: Client, graph: str, n: int):
+    """Submits an n-task graph of `graph` shape; returns (futures, task count).
+    map: client.map of n independent tasks; array: (ones(c, chunks=1) + 1).sum()
+    with c chosen so that the graph has about n tasks (a tree reduction)."""
+    if graph == "map":
+        return client.map(tasks.inc, range(n), pure=False), n
+    chunks = max(2, n // 2)
+    y = (da.ones(chunks, chunks=1, dtype=np.int64) + 1).sum()
+    return [client.compute(y)], graph_tasks(y)
+
+
+def pure_scheduling(client: Client, graph: str, n: int, timeout: float, cluster) -> Measurement:
+    """Scheduling alone, seen from the simulated workers: from the first
+    compute-task they receive (the graph has been accepted) to the last
+    task-finished they send, so neither the client nor graph intake is in the
+    interval. Also the simworker's CPU per task and, on daskcpp, the scheduler's
+    own CPU split (loop thread / intake thread) per task."""
+    cluster.sim_stats()  # reset
+    counters_before = cluster.scheduler_cpu_counters(client)
+    futures, n_tasks = _pure_graph(client, graph, n)
+    _finished(futures, f"{graph} of {n} tasks", timeout)
+    stats = cluster.sim_stats()
+    counters_after = cluster.scheduler_cpu_counters(client)
+    del futures
+    check_equal("compute-tasks received", stats["compute_tasks"] >= n_tasks, True)
+    elapsed = stats["last_finished"] - stats["first_compute"]
+    metrics = {"tasks_per_s": n_tasks / elapsed, "time_s": elapsed,
+               "simworker_cpu_per_task_us": 1e6 * stats["cpu_s"] / stats["tasks_finished"]}
+    if counters_before is not None:
+        for part in ("loop", "intake"):
+            spent = counters_after[f"{part}_cpu_s"] - counters_before[f"{part}_cpu_s"]
+            metrics[f"{part}_cpu_per_task_us"] = 1e6 * spent / n_tasks
+    return Measurement(metrics, {"tasks": n_tasks})
+
+
 def _persist_held(client: Client, n: int, timeout: float):
     """Persists ones(n, chunks=1) + 1: n independent tasks whose results stay
     held. Returns (futures, seconds to the first finished, seconds to all)."""

@@ -453,6 +453,14 @@ class SchedulerFacade:
         keeps no recommendations: always {})."""
         return [tuple(t) for t in to_py(self._bridge.diagnostics("transition_log", 0.0))]
 
+    def daskcpp_cpu_counters(self):
+        """daskcpp only: CPU seconds the scheduler spent on graph intake (the
+        embedded interpreter's thread) and on its loop thread, plus the graphs and
+        tasks taken in: ``{"loop_cpu_s", "intake_cpu_s", "intake_graphs",
+        "intake_tasks"}``. Cumulative since start; read it before and after a
+        workload (bench/ does) to split the scheduler's CPU per task."""
+        return to_py(self._bridge.diagnostics("counters", 0.0))
+
     def get_logs(self, start=0, n=None, timestamps=False):
         """ServerNode.get_logs over the scheduler's log ring: newest first."""
         records = to_py(self._bridge.diagnostics("logs", float(start or 0)))

@@ -109,7 +109,20 @@ Result<protocol::Value> SchedulerServer::diagnostics(std::string_view what,
     }
     return protocol::Value(std::move(out));
   }
+  if (what == "counters") return cpu_counters();
   return Status::Invalid("no native diagnostics named " + std::string(what));
+}
+
+// Where the scheduler's CPU went (issue 11): the interpreter thread's graph
+// intake and the loop thread (the C++ state machine and messaging, plus any Python
+// hooks it runs). Read on the loop thread, so its own clock is the loop's.
+protocol::Value SchedulerServer::cpu_counters() const {
+  const python_compat::GraphMaterializer& m = *materializer_;
+  return protocol::make_map(
+      {{"loop_cpu_s", static_cast<double>(python_compat::thread_cpu_ns()) * 1e-9},
+       {"intake_cpu_s", m.intake_cpu_seconds()},
+       {"intake_graphs", static_cast<std::int64_t>(m.intake_graphs())},
+       {"intake_tasks", static_cast<std::int64_t>(m.intake_tasks())}});
 }
 
 void SchedulerServer::register_handlers() {

@@ -76,6 +76,8 @@ class SchedulerServer {
   ConnectionRegistry& connections() { return connections_; }
   protocol::StreamHandlers& worker_stream_handlers() { return worker_stream_handlers_; }
   SchedulerService& service() { return *service_; }
+  // The CPU split of issue 11 (diagnostics "counters").
+  protocol::Value cpu_counters() const;
   python_compat::GraphMaterializer& materializer() { return *materializer_; }
   bool shutting_down() const { return shutting_down_; }
 
