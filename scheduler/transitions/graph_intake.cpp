@@ -202,10 +202,14 @@ void mark_actors(SchedulerState& s, GraphKeys& keys, const UpdateGraph& g,
 // dependency already erred is erred with the same blame.
 Recs recommend_runnable(SchedulerState& s, const std::vector<TaskId>& requested,
                         const std::vector<Touched>& touched) {
+  // First occurrence order (the stable sort keeps it among equal priorities);
+  // a set, not a search of `wanted`, which was quadratic in the graph's keys.
   std::vector<TaskId> wanted;
+  wanted.reserve(requested.size());
+  std::unordered_set<TaskId> seen;
+  seen.reserve(requested.size());
   for (TaskId id : requested) {
-    if (s.task(id).status == TaskStatus::released &&
-        std::find(wanted.begin(), wanted.end(), id) == wanted.end()) {
+    if (s.task(id).status == TaskStatus::released && seen.insert(id).second) {
       wanted.push_back(id);
     }
   }
