@@ -15,11 +15,11 @@
 namespace daskcpp::bench {
 
 struct SimStats {
-  std::uint64_t compute_tasks = 0;  // compute-task ops received
+  std::uint64_t compute_tasks = 0;   // compute-task ops received
   std::uint64_t tasks_finished = 0;  // task-finished ops queued
-  double first_compute = 0;         // unix time of the first compute-task; 0 = none
-  double last_finished = 0;         // unix time of the last task-finished
-  double cpu_at_reset = 0;          // process CPU seconds at the last reset
+  double first_compute = 0;          // unix time of the first compute-task; 0 = none
+  double last_finished = 0;          // unix time of the last task-finished
+  double cpu_at_reset = 0;           // process CPU seconds at the last reset
 
   void on_compute_task(double now) {
     if (compute_tasks++ == 0) first_compute = now;
