@@ -17,7 +17,7 @@ constexpr std::string_view kPickledKey = "__Pickled__";
 // Strict UTF-8 as Python's decoder (raw=False) applies it: no overlong forms, no
 // surrogates, nothing above U+10FFFF. ASCII, by far the common case, is checked
 // eight bytes at a time.
-bool is_valid_utf8(const unsigned char* s, std::size_t n) {
+bool valid_utf8(const unsigned char* s, std::size_t n) {
   std::size_t i = 0;
   while (i < n) {
     if (i + 8 <= n) {
@@ -121,7 +121,7 @@ class Converter {
         return Status::OK();
       case msgpack::type::STR: {
         const auto* p = reinterpret_cast<const unsigned char*>(o.via.str.ptr);
-        if (!is_valid_utf8(p, o.via.str.size)) {
+        if (!valid_utf8(p, o.via.str.size)) {
           return Status::Invalid("msgpack str of " + std::to_string(o.via.str.size) +
                                  " bytes is not valid UTF-8");
         }
@@ -240,8 +240,12 @@ class Converter {
 
 }  // namespace
 
-Result<Value> read_msgpack(std::span<const std::uint8_t> bytes,
-                           const DecodeLimits& limits, const ReadContext& ctx) {
+namespace {
+
+// Parses one msgpack document with msgpack-c; every msgpack-c exception becomes a
+// Status here.
+Result<msgpack::object_handle> parse_document(std::span<const std::uint8_t> bytes,
+                                              const DecodeLimits& limits) {
   // msgpack-c allocates an array/map's element storage as soon as it reads the
   // header, so a 5-byte `array32 0xffffffff` would cost 96 GiB. Every element takes
   // at least one input byte (a map entry two), which caps the limits by the input.
@@ -261,9 +265,7 @@ Result<Value> read_msgpack(std::span<const std::uint8_t> bytes,
                              " bytes is followed by " + std::to_string(size - offset) +
                              " trailing bytes");
     }
-    Value out;
-    DASKCPP_RETURN_NOT_OK(Converter(limits, ctx).convert(handle.get(), out));
-    return out;
+    return handle;
   } catch (const msgpack::depth_size_overflow&) {
     return Status::CapacityError("msgpack nesting exceeds max_depth=" +
                                  std::to_string(limits.max_depth));
@@ -296,6 +298,46 @@ Result<Value> read_msgpack(std::span<const std::uint8_t> bytes,
   } catch (const std::exception& e) {
     return Status::Invalid(std::string("msgpack decode failed: ") + e.what());
   }
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) {
+  return valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+}
+
+Result<Value> read_msgpack(std::span<const std::uint8_t> bytes,
+                           const DecodeLimits& limits, const ReadContext& ctx) {
+  DASKCPP_ASSIGN_OR_RETURN(msgpack::object_handle handle, parse_document(bytes, limits));
+  Value out;
+  DASKCPP_RETURN_NOT_OK(Converter(limits, ctx).convert(handle.get(), out));
+  return out;
+}
+
+ParsedMessage::ParsedMessage(Frames frames, const DecodeLimits& limits)
+    : frames_(std::move(frames)), limits_(limits) {}
+
+Result<ParsedMessage> ParsedMessage::parse(Frames frames, const DecodeLimits& limits) {
+  if (frames.empty())
+    return Status::Invalid("message has no frames (frame 0 is missing)");
+  ParsedMessage message(std::move(frames), limits);
+  DASKCPP_ASSIGN_OR_RETURN(msgpack::object_handle handle,
+                           parse_document(message.frames_[0].span(), limits));
+  message.handle_ = std::make_unique<msgpack::object_handle>(std::move(handle));
+  return message;
+}
+
+Result<Value> ParsedMessage::to_value(const msgpack::object& o) const {
+  const ReadContext ctx{&frames_[0], &frames_};
+  Value out;
+  DASKCPP_RETURN_NOT_OK(Converter(limits_, ctx).convert(o, out));
+  return out;
+}
+
+Bytes ParsedMessage::bin_slice(const msgpack::object& bin) const {
+  const Bytes& frame0 = frames_[0];
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bin.via.bin.ptr);
+  return frame0.slice(static_cast<std::size_t>(p - frame0.data()), bin.via.bin.size);
 }
 
 }  // namespace daskcpp::protocol

@@ -8,6 +8,8 @@
 // Thread safety: stateless; call from any thread.
 
 #include <cstdint>
+#include <memory>
+#include <msgpack.hpp>
 #include <span>
 
 #include "protocol/bytes.hpp"
@@ -26,5 +28,32 @@ struct ReadContext {
 
 Result<Value> read_msgpack(std::span<const std::uint8_t> bytes,
                            const DecodeLimits& limits, const ReadContext& ctx);
+
+// Strict UTF-8 as Python's msgpack decoder (raw=False) requires of a str.
+bool is_valid_utf8(std::string_view s);
+
+// A received message parsed by msgpack-c but not yet turned into Values: the hot
+// stream ops (task-finished, compute-task) are read straight from its object tree
+// (msgpack_view.hpp), everything else is converted one op-map at a time with
+// to_value(), exactly as decode_message would have converted it. The objects
+// point into frame 0, which the message keeps alive. Movable, not copyable.
+class ParsedMessage {
+ public:
+  // Parses frame 0 under `limits`; the same errors as decode_message.
+  static Result<ParsedMessage> parse(Frames frames, const DecodeLimits& limits);
+
+  const msgpack::object& root() const { return handle_->get(); }
+  const Frames& frames() const { return frames_; }
+  // `o` (this message's root or a part of it) as a Value, payloads resolved.
+  Result<Value> to_value(const msgpack::object& o) const;
+  // A bin inside frame 0 as a slice of it (no copy).
+  Bytes bin_slice(const msgpack::object& bin) const;
+
+ private:
+  ParsedMessage(Frames frames, const DecodeLimits& limits);
+  Frames frames_;
+  DecodeLimits limits_;
+  std::unique_ptr<msgpack::object_handle> handle_;
+};
 
 }  // namespace daskcpp::protocol

@@ -4,6 +4,11 @@
 // msgpack array per interval (scheduler->client 2 ms, scheduler->worker 5 ms),
 // so every op produced for a peer during a loop turn leaves in one write.
 //
+// An op is encoded when it is sent, into the batch's frame 0 (and its payloads
+// into the batch's frame list), so a batch is one buffer and no op is kept as a
+// Value tree. The ops sent once per task are not built as Values at all:
+// send_encoded() hands the caller the batch's writer (issue 11).
+//
 // The first flush after a quiet period goes out on the next loop turn (ops
 // queued in the same turn still coalesce); later ones wait until `interval`
 // after the previous flush, as upstream's `next_deadline`.
@@ -13,7 +18,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
+#include "protocol/codec/msgpack_writer.hpp"
 #include "protocol/codec/value.hpp"
 #include "protocol/comm/asio.hpp"
 #include "protocol/comm/comm.hpp"
@@ -29,7 +36,19 @@ class BatchedSend : public std::enable_shared_from_this<BatchedSend> {
 
   // Buffers one op-map. Dropped (with a debug log) once the comm is closed,
   // like upstream's send() after close.
-  void send(Value op);
+  void send(const Value& op);
+  // Buffers one op written by `write(MsgpackWriter&, Frames& payload_frames)`,
+  // which must append exactly one msgpack object (the op-map) and may append
+  // payload frames (write_value with WriteOptions{&payload_frames}). Dropped once
+  // the comm is closed, as send().
+  template <typename Write>
+  void send_encoded(Write&& write) {
+    if (closed()) return;
+    MsgpackWriter w(body_);
+    write(w, frames_);
+    ++pending_;
+    arm();
+  }
   // Writes `op` as a batch of its own: the buffer is flushed first, and nothing
   // joins it (the client's first stream message `[stream-start]`, §4.3).
   void send_alone(Value op);
@@ -42,7 +61,7 @@ class BatchedSend : public std::enable_shared_from_this<BatchedSend> {
 
   bool closed() const { return closed_ || comm_->closed(); }
   const std::shared_ptr<Comm>& comm() const { return comm_; }
-  std::size_t pending() const { return buffer_.size(); }
+  std::size_t pending() const { return pending_; }
   std::uint64_t batches_written() const { return batches_written_; }
   std::uint64_t ops_written() const { return ops_written_; }
 
@@ -50,11 +69,18 @@ class BatchedSend : public std::enable_shared_from_this<BatchedSend> {
   BatchedSend(std::shared_ptr<Comm> comm, std::chrono::microseconds interval);
   void arm();
   void on_timer(const ErrorCode& ec, std::uint64_t generation);
+  // An empty batch: room for the array header, then the ops.
+  void start_batch();
 
   std::shared_ptr<Comm> comm_;
   std::chrono::microseconds interval_;
   asio::steady_timer timer_;
-  Array buffer_;
+  // The batch being built: frame 0 is body_ (kHeaderRoom bytes kept free for the
+  // array header, written at flush), frames_[1..] the ops' payload frames.
+  std::vector<std::uint8_t> body_;
+  Frames frames_;
+  std::size_t pending_ = 0;
+  std::size_t last_batch_bytes_ = 0;
   bool armed_ = false;
   std::uint64_t timer_generation_ = 0;
   bool closed_ = false;

@@ -14,15 +14,22 @@
 // An op with no handler goes to the table's fallback when it has one; else it is
 // logged and skipped (upstream raises KeyError and drops the stream; we keep the
 // peer connected while ops are still being implemented).
+//
+// A message is parsed once (ParsedMessage) and each op-map becomes a Value only
+// when its handler needs one: an op with a fast handler (add_fast) is first
+// offered to it as the msgpack object; the fast handler serves the common shape
+// and declines anything else, which then takes the generic path (issue 11).
 // Thread safety: none; loop thread only.
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "protocol/codec/msgpack_reader.hpp"
 #include "protocol/codec/value.hpp"
 #include "protocol/comm/asio.hpp"
 #include "protocol/comm/batched_send.hpp"
@@ -48,16 +55,44 @@ struct StreamMessage {
 // A handler error ends the stream (as an exception in a stock stream handler).
 using StreamHandler = std::function<Status(const StreamMessage&)>;
 
+// One incoming stream op as parsed, before any Value is built.
+struct RawStreamMessage {
+  std::string_view op;
+  const msgpack::object& msg;    // the op-map
+  const ParsedMessage& message;  // the whole message: bin slices, payload frames
+  const Value& extra;            // the owner's context map
+  const std::string& peer;
+};
+
+// A fast path: nullopt declines (the op goes to the generic handler as a Value);
+// a Status means handled, and an error ends the stream as for StreamHandler.
+using FastStreamHandler = std::function<std::optional<Status>(const RawStreamMessage&)>;
+
 class StreamHandlers {
+  // Heterogeneous lookup: an op name from a message is a string_view.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  template <typename Handler>
+  using Table = std::unordered_map<std::string, Handler, NameHash, std::equal_to<>>;
+
  public:
   void add(std::string op, StreamHandler handler);
   const StreamHandler* find(std::string_view op) const;
+  // An accelerator for `op`, which must also have a generic handler (add): it
+  // gets every `op` first and may decline it.
+  void add_fast(std::string op, FastStreamHandler handler);
+  const FastStreamHandler* find_fast(std::string_view op) const;
   // Serves every op with no handler of its own (the daskcpp-worker hands them to
   // the stream handlers Python plugins registered); it logs an op nobody handles.
   void set_fallback(StreamHandler handler) { fallback_ = std::move(handler); }
 
  private:
-  std::unordered_map<std::string, StreamHandler> handlers_;
+  Table<StreamHandler> handlers_;
+  Table<FastStreamHandler> fast_;
   StreamHandler fallback_;
 };
 
@@ -69,7 +104,7 @@ class BatchedStream : public std::enable_shared_from_this<BatchedStream> {
                                              std::chrono::microseconds send_interval);
 
   BatchedSend& sender() { return *send_; }
-  void send(Value op) { send_->send(std::move(op)); }
+  void send(const Value& op) { send_->send(op); }
   void send_alone(Value op) { send_->send_alone(std::move(op)); }
 
   // Reads and dispatches until the stream ends; returns the reason. The table
@@ -85,8 +120,12 @@ class BatchedStream : public std::enable_shared_from_this<BatchedStream> {
  private:
   BatchedStream(std::shared_ptr<Comm> comm, std::chrono::microseconds send_interval);
   // Dispatches one batch; OK + *stop when close-stream was seen.
-  Status dispatch_batch(const Value& batch, const StreamHandlers& handlers,
+  Status dispatch_batch(const ParsedMessage& batch, const StreamHandlers& handlers,
                         const Value& extra, bool* stop);
+  // One op-map of a batch (`index` for error messages).
+  Status dispatch_op(const ParsedMessage& batch, const msgpack::object& op_map,
+                     std::size_t index, const StreamHandlers& handlers,
+                     const Value& extra, bool* stop);
 
   std::shared_ptr<Comm> comm_;
   std::shared_ptr<BatchedSend> send_;

@@ -150,6 +150,18 @@ asio::awaitable<Result<Value>> Comm::read() {
   co_return std::move(value).value();
 }
 
+asio::awaitable<Result<ParsedMessage>> Comm::read_parsed() {
+  auto self = shared_from_this();
+  Result<Frames> frames = co_await read_frames();
+  if (!frames.ok()) co_return frames.status();
+  // Shares frame 0's buffer, so the error sample outlives a failed parse.
+  const Bytes frame0 = frames->empty() ? Bytes() : (*frames)[0];
+  Result<ParsedMessage> parsed =
+      ParsedMessage::parse(std::move(*frames), options_.decode_limits);
+  if (!parsed.ok()) co_return decode_error(parsed.status(), frame0.span());
+  co_return std::move(parsed).value();
+}
+
 asio::awaitable<Result<Value>> Comm::read(std::chrono::milliseconds timeout) {
   auto self = shared_from_this();
   auto fired = std::make_shared<bool>(false);

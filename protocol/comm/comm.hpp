@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/codec/msgpack_reader.hpp"
 #include "protocol/codec/value.hpp"
 #include "protocol/comm/asio.hpp"
 #include "protocol/comm/comm_options.hpp"
@@ -58,6 +59,10 @@ class Comm : public std::enable_shared_from_this<Comm> {
   asio::awaitable<Result<Value>> read(std::chrono::milliseconds timeout);
   // The next message's raw frames.
   asio::awaitable<Result<Frames>> read_frames();
+  // The next message parsed but not converted to Values (batched streams read
+  // their hot ops from it); a frame 0 that does not parse aborts the comm, as in
+  // read().
+  asio::awaitable<Result<ParsedMessage>> read_parsed();
 
   // Queues one message; returns at once. Fails if the comm is closed/closing or
   // the queue is over its byte limit (the peer does not read: caller closes).
