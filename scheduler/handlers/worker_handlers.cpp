@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/codec/msgpack_view.hpp"
 #include "protocol/comm/address.hpp"
 #include "protocol/comm/batched_stream.hpp"
+#include "protocol/messages/hot_ops.hpp"
 #include "protocol/messages/rpc_ops.hpp"
 #include "protocol/messages/worker_ops.hpp"
 #include "protocol/rpc/clock.hpp"
@@ -210,9 +212,9 @@ void add_event_op(protocol::StreamHandlers& h, SchedulerService& svc, const char
   });
 }
 
-TaskFinished task_finished_event(const StreamMessage& m, protocol::TaskFinished op) {
+TaskFinished task_finished_event(std::string worker, protocol::TaskFinished op) {
   TaskFinished tf;
-  tf.worker = worker_of(m);
+  tf.worker = std::move(worker);
   tf.key = op.key.canonical();
   tf.run_id = op.run_id;
   tf.nbytes = op.nbytes;
@@ -311,8 +313,30 @@ void register_stream_handlers(ExtensionContext& server) {
   auto& h = server.worker_stream;
   add_event_op<protocol::TaskFinished>(
       h, svc, "task-finished", [&svc](const StreamMessage& m, auto op) {
-        return with_wire(svc.state(), m, task_finished_event(m, std::move(op)));
+        return with_wire(svc.state(), m,
+                         task_finished_event(worker_of(m), std::move(op)));
       });
+  // The once-per-task op, read without a Value tree. Declined while a transition
+  // observer wants the op-map itself (with_wire), and for anything unusual.
+  h.add_fast("task-finished",
+             [&svc](const protocol::RawStreamMessage& m) -> std::optional<Status> {
+               if (svc.state().transition_observer() != nullptr) return std::nullopt;
+               std::optional<protocol::TaskFinished> op =
+                   protocol::read_task_finished(m.msg, m.message);
+               if (!op) return std::nullopt;
+               std::optional<std::string_view> worker =
+                   protocol::view::str(protocol::view::find(m.msg, "worker"));
+               if (!worker) {
+                 const Value* injected = m.extra.find("worker");
+                 if (injected == nullptr || !injected->is_str()) return std::nullopt;
+                 worker = injected->as_str();
+               }
+               Stimulus stim{op->stimulus_id, protocol::unix_now()};
+               TaskFinished event =
+                   task_finished_event(std::string(*worker), std::move(*op));
+               svc.apply(handle(svc.state(), std::move(event), stim), "task-finished");
+               return Status::OK();
+             });
   add_event_op<protocol::TaskErred>(
       h, svc, "task-erred", [&svc](const StreamMessage& m, auto op) {
         return with_wire(svc.state(), m, task_erred_event(m, std::move(op)));

@@ -139,6 +139,10 @@ void SchedulerServer::register_handlers() {
 // Scheduler.identity) and `terminate` (upstream Scheduler.close via Client.shutdown).
 void SchedulerServer::register_server_handlers() {
   register_log_handlers(*extension_context_, log_ring_);
+  // daskcpp only: the CPU split of issue 11, without going through Python
+  // (`client.sync(client.scheduler.daskcpp_counters)`; bench/ reads it).
+  rpc_handlers_.add_sync("daskcpp_counters",
+                         [this](protocol::RpcRequest&) { return cpu_counters(); });
   rpc_handlers_.add_sync("identity",
                          [this](protocol::RpcRequest& req) -> protocol::Value {
                            std::int64_t n_workers = -1;

@@ -6,6 +6,7 @@
 
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/messages/client_ops.hpp"
+#include "protocol/messages/hot_ops.hpp"
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/worker_ops.hpp"
 #include "protocol/rpc/clock.hpp"
@@ -28,14 +29,7 @@ Key wire_key(std::string_view canonical) {
   return Key::from_wire(std::string(canonical));
 }
 
-// Priority tuple element: generation is an int unless a sub-graph made it fractional.
-Value generation_value(double g) {
-  double ip;
-  if (std::modf(g, &ip) == 0.0 && std::fabs(g) < 9e15) {
-    return Value(static_cast<std::int64_t>(g));
-  }
-  return Value(g);
-}
+using protocol::generation_value;
 
 Value stored_value(const std::shared_ptr<const void>& handle) {
   if (!handle) return Value();
@@ -201,7 +195,11 @@ void SchedulerService::send_effects(Effects&& effects) {
     WorkerId wid = std::visit([](const auto& x) { return x.worker; }, m);
     WorkerConnection* w = find_worker(wid);
     if (w == nullptr || w->stream == nullptr || w->stream->closed()) continue;
-    w->stream->send(encode_worker_msg(m));
+    if (const auto* compute = std::get_if<ComputeTaskMsg>(&m)) {
+      send_compute_task(w->stream->sender(), *compute);
+    } else {
+      w->stream->send(encode_worker_msg(m));
+    }
   }
   for (const ClientMsg& m : effects.to_clients) {
     ClientId cid = std::visit([](const auto& x) { return x.client; }, m);
@@ -213,9 +211,43 @@ void SchedulerService::send_effects(Effects&& effects) {
     const ClientState& cs = state_.client(cid);
     if (!cs.alive) continue;
     if (protocol::BatchedStream* s = client_stream(cs.client_key)) {
-      s->send(encode_client_msg(m));
+      const auto* in_memory = std::get_if<KeyInMemoryMsg>(&m);
+      if (in_memory != nullptr && in_memory->workers.empty()) {
+        s->sender().send_encoded(
+            [in_memory](protocol::MsgpackWriter& w, protocol::Frames&) {
+              protocol::write_key_in_memory(w, in_memory->key, in_memory->type,
+                                            in_memory->has_type);
+            });
+      } else {
+        s->send(encode_client_msg(m));
+      }
     }
   }
+}
+
+// compute-task, once per task: written into the worker's batch from the intent,
+// no Value tree (the bytes encode_worker_msg would give; hot_ops_test).
+void SchedulerService::send_compute_task(protocol::BatchedSend& out,
+                                         const ComputeTaskMsg& m) const {
+  std::vector<protocol::ComputeTaskDepView> deps;
+  deps.reserve(m.dependencies.size());
+  for (const ComputeTaskDep& d : m.dependencies)
+    deps.push_back({d.key, d.who_has, d.nbytes});
+  protocol::ComputeTaskView view;
+  view.key = m.key;
+  view.run_id = m.run_id;
+  view.neg_user_priority = m.priority.neg_user;
+  view.generation = m.priority.generation;
+  view.order = m.priority.order;
+  view.stimulus_id = m.stimulus_id;
+  view.dependencies = deps;
+  view.run_spec = static_cast<const Value*>(m.run_spec.get());
+  view.resource_restrictions = m.resource_restrictions;
+  view.actor = m.actor;
+  view.annotations = static_cast<const Value*>(m.annotations.get());
+  out.send_encoded([&view](protocol::MsgpackWriter& w, protocol::Frames& payload_frames) {
+    protocol::write_compute_task(w, payload_frames, view);
+  });
 }
 
 void SchedulerService::apply(Result<Effects> effects, std::string_view what) {

@@ -97,6 +97,8 @@ class SchedulerService {
   // ---- intents → wire (pure; unit-tested) ----
   // The op-map for a worker intent, or nil if it names a task/worker that is gone.
   protocol::Value encode_worker_msg(const WorkerMsg& msg) const;
+  // The compute-task intent written straight into a worker's batch.
+  void send_compute_task(protocol::BatchedSend& out, const ComputeTaskMsg& m) const;
   protocol::Value encode_client_msg(const ClientMsg& msg) const;
 
  private:
