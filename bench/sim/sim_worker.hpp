@@ -21,10 +21,12 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "bench/sim/sim_stats.hpp"
 #include "protocol/comm/asio.hpp"
@@ -91,7 +93,15 @@ class SimWorker {
   void setup_rpc_handlers();
 
   // ---- stream ops (§6.4)
-  void on_compute_task(const protocol::ComputeTask& op);
+  struct ComputeTaskHead {
+    Key key;
+    std::int64_t run_id = 0;
+    std::vector<Key> dependencies;
+  };
+  static std::optional<ComputeTaskHead> read_compute_task_head(const msgpack::object& m);
+  // `deps`: the op's who_has pairs, or the head's dependency keys.
+  template <typename Deps>
+  void on_compute_task(const Key& key, std::int64_t run_id, const Deps& deps);
   void on_free_keys(const std::vector<Key>& keys, const std::string& stimulus_id);
   void on_steal_request(const protocol::StealRequest& op);
   void on_acquire_replicas(const protocol::AcquireReplicas& op);

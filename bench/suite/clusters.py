@@ -153,7 +153,7 @@ class BenchCluster(Cluster):
         the loop thread), cumulative; None on the stock scheduler."""
         if self.spec.scheduler != "daskcpp":
             return None
-        return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.daskcpp_cpu_counters())
+        return client.sync(client.scheduler.daskcpp_counters)
 
     def scheduler_peak_rss(self) -> int:
         return proc_status_bytes(self.scheduler.pid, "VmHWM")
