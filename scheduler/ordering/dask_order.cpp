@@ -45,7 +45,8 @@ class ReachSets {
     }
     std::sort(scratch_.begin(), scratch_.end());
     scratch_.erase(std::unique(scratch_.begin(), scratch_.end()), scratch_.end());
-    if (scratch_.size() == sets_[static_cast<std::size_t>(largest)].size()) return largest;
+    if (scratch_.size() == sets_[static_cast<std::size_t>(largest)].size())
+      return largest;
     std::uint64_t h = 1469598103934665603ULL;
     for (Id v : scratch_) h = (h ^ static_cast<std::uint32_t>(v)) * 1099511628211ULL;
     auto& bucket = by_hash_[h];
@@ -72,8 +73,8 @@ void big_add(BigNum& acc, const BigNum& x) {
   if (acc.size() < x.size()) acc.resize(x.size(), 0);
   std::uint64_t carry = 0;
   for (std::size_t i = 0; i < acc.size(); ++i) {
-    const std::uint64_t s = static_cast<std::uint64_t>(acc[i]) +
-                            (i < x.size() ? x[i] : 0) + carry;
+    const std::uint64_t s =
+        static_cast<std::uint64_t>(acc[i]) + (i < x.size() ? x[i] : 0) + carry;
     acc[i] = static_cast<std::uint32_t>(s);
     carry = s >> 32;
     if (carry == 0 && i >= x.size()) break;
@@ -104,11 +105,11 @@ class Orderer {
   std::vector<Id> dep_ids_;
   std::vector<std::int64_t> dpt_begin_;  // dependents CSR in Python set order
   std::vector<Id> dpt_ids_;
-  std::vector<char> alive_;      // in dsk (== not in DependenciesMapping._removed)
+  std::vector<char> alive_;          // in dsk (== not in DependenciesMapping._removed)
   std::vector<std::int64_t> ndeps_;  // len(dependencies[x])
   std::vector<std::int64_t> ndpt_;   // len(dependents[x])
   std::int64_t dsk_len_ = 0;
-  std::int64_t removed_count_ = 0;   // len(DependenciesMapping._removed)
+  std::int64_t removed_count_ = 0;  // len(DependenciesMapping._removed)
 
   // ---- result ----
   std::vector<char> in_result_;
@@ -135,7 +136,7 @@ class Orderer {
   Ids runnable_;
   std::unordered_map<Id, std::vector<Ids>> known_runnable_paths_;
   ReachSets leaf_sets_;
-  std::vector<Id> leafs_connected_;  // per node: set id, -1 for empty
+  std::vector<Id> leafs_connected_;         // per node: set id, -1 for empty
   std::vector<std::int64_t> leafs_degree_;  // -1: not tracked
   std::vector<Ids> leafs_per_degree_;
   std::vector<std::int64_t> leafs_per_degree_count_;
@@ -155,7 +156,8 @@ class Orderer {
   }
   std::int64_t hash(Id x) const { return hash_[static_cast<std::size_t>(x)]; }
   bool is_task(Id x) const {
-    return static_cast<std::size_t>(x) < n_ && g_.is_task[static_cast<std::size_t>(x)] != 0;
+    return static_cast<std::size_t>(x) < n_ &&
+           g_.is_task[static_cast<std::size_t>(x)] != 0;
   }
   std::string_view text(Id x) {
     auto& t = text_[static_cast<std::size_t>(x)];
@@ -191,7 +193,8 @@ class Orderer {
   void reachable_discard(Id x) {
     if (!reachable_[static_cast<std::size_t>(x)]) return;
     reachable_[static_cast<std::size_t>(x)] = 0;
-    const auto pos = static_cast<std::size_t>(reachable_pos_[static_cast<std::size_t>(x)]);
+    const auto pos =
+        static_cast<std::size_t>(reachable_pos_[static_cast<std::size_t>(x)]);
     const Id last = reachable_list_.back();
     reachable_list_[pos] = last;
     reachable_pos_[static_cast<std::size_t>(last)] = static_cast<std::int64_t>(pos);
@@ -289,7 +292,8 @@ PySetTable Orderer::deps_table(Id x) {
 // dependencies[x].difference(result), in the iteration order of the new set.
 Ids Orderer::deps_difference_result(Id x) {
   auto it = deps_table_cache_.find(x);
-  if (it == deps_table_cache_.end()) it = deps_table_cache_.emplace(x, deps_table(x)).first;
+  if (it == deps_table_cache_.end())
+    it = deps_table_cache_.emplace(x, deps_table(x)).first;
   const PySetTable& so = it->second;
   auto in_result = [&](Id id) { return in_result_[static_cast<std::size_t>(id)] != 0; };
   if ((so.size() >> 2) > result_count_) {
@@ -434,7 +438,8 @@ Status Orderer::ndependencies() {
     for (Id x : topo_) {
       BigNum s{1};
       for (Id c : deps_of(x))
-        if (alive_[static_cast<std::size_t>(c)]) big_add(s, big[static_cast<std::size_t>(c)]);
+        if (alive_[static_cast<std::size_t>(c)])
+          big_add(s, big[static_cast<std::size_t>(c)]);
       big[static_cast<std::size_t>(x)] = std::move(s);
     }
     Ids by_value(topo_);
@@ -468,7 +473,8 @@ Status Orderer::cycle_error() {
       seen[static_cast<std::size_t>(cur)] = 1;
       Ids next_nodes;
       for (Id nxt : deps_of(cur)) {
-        if (!alive_[static_cast<std::size_t>(nxt)] || completed[static_cast<std::size_t>(nxt)])
+        if (!alive_[static_cast<std::size_t>(nxt)] ||
+            completed[static_cast<std::size_t>(nxt)])
           continue;
         if (seen[static_cast<std::size_t>(nxt)]) {
           std::unordered_map<Id, std::int64_t> priorities;
@@ -676,7 +682,8 @@ void Orderer::process_runnables() {
               Ids down;
               for (Id d : dependents_of(current))
                 if (alive_[static_cast<std::size_t>(d)]) down.push_back(d);
-              std::sort(down.begin(), down.end(), [&](Id a, Id b) { return key_less(a, b); });
+              std::sort(down.begin(), down.end(),
+                        [&](Id a, Id b) { return key_less(a, b); });
               for (Id d : down) {
                 if (ndeps_[static_cast<std::size_t>(d)] == 1) {
                   Ids branch = path;
@@ -785,9 +792,9 @@ bool Orderer::use_longest_path() {
       if (!symmetric) return;
       const auto ur = static_cast<std::size_t>(r);
       const std::int64_t n_leafs =
-          leafs_connected_[ur] < 0
-              ? 0
-              : static_cast<std::int64_t>(leaf_sets_.members(leafs_connected_[ur]).size());
+          leafs_connected_[ur] < 0 ? 0
+                                   : static_cast<std::int64_t>(
+                                         leaf_sets_.members(leafs_connected_[ur]).size());
       if (!size)
         size = n_leafs;
       else if (size != n_leafs)
@@ -880,7 +887,8 @@ Result<std::vector<std::int64_t>> Orderer::run() {
           if (it == known_runnable_paths_.end()) continue;  // popped by an earlier d
           std::vector<Ids> paths = std::move(it->second);
           known_runnable_paths_.erase(it);
-          for (const Ids& p : paths) critical_path.insert(critical_path.end(), p.rbegin(), p.rend());
+          for (const Ids& p : paths)
+            critical_path.insert(critical_path.end(), p.rbegin(), p.rend());
         }
         continue;
       }

@@ -57,7 +57,8 @@ int main() {
     if (!result.ok()) {
       std::string message = result.status().message();
       std::string escaped;
-      for (char c : message) escaped += c == '\n' ? std::string("\\n") : std::string(1, c);
+      for (char c : message)
+        escaped += c == '\n' ? std::string("\\n") : std::string(1, c);
       std::cout << "error " << escaped << "\n";
     } else {
       std::cout << "ok";
