@@ -24,6 +24,7 @@ import msgpack
 
 from dask.core import istask
 from dask._expr import LLGExpr
+from dask._task_spec import DataNode, GraphNode
 from dask.utils import key_split
 from distributed.core import error_message
 from distributed.protocol import dumps as wire_dumps
@@ -233,8 +234,14 @@ def cycle_error(text: str):
 
 
 def _order_inputs(dsk, all_keys):
-    """istask of every node, hash() of every key (tasks, then external keys)."""
-    is_task = bytes(map(istask, dsk.values()))
+    """dask.core.istask of every node, hash() of every key (tasks, then external keys).
+
+    istask inlined for GraphNodes (a task unless a DataNode): calling it costs 15x more
+    (it imports per call)."""
+    is_task = bytes(
+        [not isinstance(v, DataNode) if isinstance(v, GraphNode) else istask(v)
+         for v in dsk.values()]
+    )
     key_hash = array("q", map(hash, all_keys))
     return is_task, key_hash.tobytes()
 

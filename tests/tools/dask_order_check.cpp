@@ -6,16 +6,20 @@
 //   per node: "<hash> <istask> <ndeps> <dep>... <text_bytes>\n<text>\n"
 //   (externals have istask 0 and ndeps 0)
 // Output, one line per graph: "ok <p0> <p1> ..." or "error <message with \n as \\n>".
+// With --time, the wall time of each dask_order call goes to stderr ("order_ms <ms>").
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "scheduler/ordering/dask_order.hpp"
 
-int main() {
+int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
+  const bool report_time = argc > 1 && std::strcmp(argv[1], "--time") == 0;
   std::string tag;
   while (std::cin >> tag) {
     if (tag != "G") {
@@ -53,7 +57,15 @@ int main() {
     graph.is_task = is_task;
     graph.key_hash = hashes;
     graph.key_text = [&](std::size_t x) { return std::string_view(texts[x]); };
+    const auto start = std::chrono::steady_clock::now();
     auto result = daskcpp::ordering::dask_order(graph);
+    if (report_time) {
+      std::cerr << "order_ms "
+                << std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start)
+                       .count()
+                << "\n";
+    }
     if (!result.ok()) {
       std::string message = result.status().message();
       std::string escaped;
