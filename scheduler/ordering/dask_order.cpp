@@ -844,7 +844,9 @@ Result<std::vector<std::int64_t>> Orderer::run() {
   Ids critical_path;
   while (result_count_ < expected_len) {
     const std::optional<Id> target = get_target();
-    if (!target) return Status::Invalid("dask.order: no leaf left to target");
+    // Python raises IndexError popping the empty leaf list here.
+    if (!target)
+      return Status(StatusCode::kUnknown, "dask.order: no leaf left to target");
     critical_path.push_back(*target);
     // next_deps = dependencies[target] (not yet reduced by result)
     Ids next_deps;
