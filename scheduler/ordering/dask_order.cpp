@@ -65,6 +65,21 @@ class ReachSets {
   Ids scratch_;
 };
 
+// Which set ids the current node has met already (distinct inputs, in O(1) each).
+class SeenStamp {
+ public:
+  bool first_visit(Id set, Id node) {
+    const auto u = static_cast<std::size_t>(set);
+    if (u >= stamp_.size()) stamp_.resize(std::max(u + 1, stamp_.size() * 2), -1);
+    if (stamp_[u] == node) return false;
+    stamp_[u] = node;
+    return true;
+  }
+
+ private:
+  std::vector<Id> stamp_;
+};
+
 // Arbitrary-precision unsigned sums for total_dependencies when they exceed 128 bits
 // (it counts paths, which grows exponentially in lattice-like graphs).
 using BigNum = std::vector<std::uint32_t>;  // little-endian limbs
@@ -533,6 +548,7 @@ void Orderer::connecting_to_roots() {
     ReachSets root_sets;
     std::vector<Id> set_of(N_, -1);
     Ids parts;
+    SeenStamp stamp;
     for (Id x : topo_) {
       const auto ux = static_cast<std::size_t>(x);
       if (ndeps_[ux] == 0) {
@@ -547,8 +563,7 @@ void Orderer::connecting_to_roots() {
         const auto uc = static_cast<std::size_t>(c);
         if (!alive_[uc]) continue;
         maxdep = std::max(maxdep, max_dependents_[uc]);
-        if (std::find(parts.begin(), parts.end(), set_of[uc]) == parts.end())
-          parts.push_back(set_of[uc]);
+        if (stamp.first_visit(set_of[uc], x)) parts.push_back(set_of[uc]);
       }
       max_dependents_[ux] = maxdep;
       set_of[ux] = root_sets.union_of(parts);
@@ -560,6 +575,7 @@ void Orderer::connecting_to_roots() {
   leafs_connected_.assign(N_, -1);
   std::vector<Id> set_of(N_, -1);
   Ids parts;
+  SeenStamp stamp;
   for (auto it = topo_.rbegin(); it != topo_.rend(); ++it) {
     const Id x = *it;
     const auto ux = static_cast<std::size_t>(x);
@@ -571,8 +587,7 @@ void Orderer::connecting_to_roots() {
     for (Id p : dependents_of(x)) {
       const auto up = static_cast<std::size_t>(p);
       if (!alive_[up]) continue;
-      if (std::find(parts.begin(), parts.end(), set_of[up]) == parts.end())
-        parts.push_back(set_of[up]);
+      if (stamp.first_visit(set_of[up], x)) parts.push_back(set_of[up]);
     }
     set_of[ux] = leaf_sets_.union_of(parts);
     leafs_connected_[ux] = set_of[ux];
