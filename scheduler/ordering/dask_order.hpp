@@ -27,7 +27,10 @@ struct DaskOrderGraph {
   std::size_t task_count = 0;
   std::size_t node_count = 0;
   // task_count cumulative ends into dep_index; each task's dependencies in the
-  // iteration order of its node.dependencies frozenset.
+  // iteration order of its node.dependencies frozenset. The port assumes that
+  // frozenset was built as dask's GraphNodes build it (frozenset(a_set)), which fixes
+  // its table size; that size only matters for a node of 5+ dependencies once
+  // shared data roots have been taken out of the graph.
   std::span<const std::int64_t> dep_ends;
   std::span<const std::int64_t> dep_index;
   // task_count flags: dask.core.istask(node) (false for DataNode).
