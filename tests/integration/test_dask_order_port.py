@@ -395,7 +395,10 @@ _OTHER_SEED = textwrap.dedent(
     import sys
     sys.path.insert(0, {here!r})
     import test_dask_order_port as t
-    t._assert_identical(t.random_dags(7, 25) | t.delayed_graphs() | t.legacy_graphs())
+    t._assert_identical(
+        t.random_dags(7, 25) | t.delayed_graphs() | t.legacy_graphs() | t.array_graphs()
+        | t.dataframe_graphs() | t.bag_graphs()
+    )
     print("identical")
     """
 )
