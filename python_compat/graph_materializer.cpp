@@ -12,6 +12,7 @@
 #include "protocol/codec/message_codec.hpp"
 #include "python_compat/py_ref.hpp"
 #include "python_compat/run_spec_header.hpp"
+#include "scheduler/ordering/dask_order.hpp"
 
 namespace daskcpp::python_compat {
 
@@ -48,6 +49,10 @@ enum Field : Py_ssize_t {
   kCulled,
   kWarnings,
   kWarningCount,
+  kOrderInCpp,
+  kIsTask,
+  kKeyHash,
+  kOrderKeys,
   kFieldCount,
 };
 
@@ -155,6 +160,75 @@ Result<MaterializeOutcome> convert_error(PyObject* result) {
   return MaterializeOutcome(std::move(error));
 }
 
+// dask.order.order for a graph whose client sent no internal_priority, by the C++
+// port: the records' dependency lists plus the nodes' istask flags and the keys'
+// hash() (both from this interpreter, which the port's set replay needs); str(key)
+// is asked of Python only for nodes whose numeric sort criteria tie.
+Result<std::vector<std::int64_t>> order_in_cpp(
+    PyObject* r, std::size_t n, std::size_t n_keys,
+    const std::vector<std::int64_t>& dep_ends,
+    const std::vector<std::int64_t>& dep_index) {
+  auto item = [r](Field f) { return PyTuple_GET_ITEM(r, f); };
+  DASKCPP_ASSIGN_OR_RETURN(std::string_view is_task,
+                           bytes_view(item(kIsTask), "is_task"));
+  DASKCPP_ASSIGN_OR_RETURN(auto key_hash, int64s(item(kKeyHash), "key_hash"));
+  PyObject* keys = item(kOrderKeys);
+  if (is_task.size() != n || key_hash.size() != n_keys || !PyList_Check(keys) ||
+      static_cast<std::size_t>(PyList_GET_SIZE(keys)) != n_keys) {
+    return helper_error("order inputs of inconsistent lengths");
+  }
+  for (std::int64_t d : dep_index) {
+    if (d < 0 || static_cast<std::size_t>(d) >= n_keys)
+      return helper_error("a dependency index out of range");
+  }
+  std::vector<std::string> texts(n_keys);
+  std::vector<char> have_text(n_keys, 0);
+  bool text_failed = false;
+  ordering::DaskOrderGraph graph;
+  graph.task_count = n;
+  graph.node_count = n_keys;
+  graph.dep_ends = dep_ends;
+  graph.dep_index = dep_index;
+  graph.is_task = std::span(reinterpret_cast<const std::uint8_t*>(is_task.data()), n);
+  graph.key_hash = key_hash;
+  graph.key_text = [&](std::size_t x) -> std::string_view {
+    if (!have_text[x]) {
+      have_text[x] = 1;
+      OwnedRef text(PyObject_Str(PyList_GET_ITEM(keys, static_cast<Py_ssize_t>(x))));
+      Py_ssize_t size = 0;
+      const char* utf8 = text ? PyUnicode_AsUTF8AndSize(text.get(), &size) : nullptr;
+      if (utf8 == nullptr) {
+        PyErr_Clear();
+        text_failed = true;
+      } else {
+        texts[x].assign(utf8, static_cast<std::size_t>(size));
+      }
+    }
+    return texts[x];
+  };
+  auto priorities = ordering::dask_order(graph);
+  if (text_failed) return helper_error("a key whose str() failed");
+  return priorities;
+}
+
+// The helper's error tuple for the RuntimeError dask.order.order raises on a cycle.
+Result<MaterializeOutcome> cycle_outcome(const std::string& text) {
+  DASKCPP_ASSIGN_OR_RETURN(
+      OwnedRef module, checked(PyImport_ImportModule(kHelperModule), "import helper"));
+  DASKCPP_ASSIGN_OR_RETURN(
+      OwnedRef fn,
+      checked(PyObject_GetAttrString(module.get(), "cycle_error"), "cycle_error"));
+  DASKCPP_ASSIGN_OR_RETURN(OwnedRef text_obj,
+                           checked(PyUnicode_FromStringAndSize(
+                                       text.data(), static_cast<Py_ssize_t>(text.size())),
+                                   "cycle_error"));
+  DASKCPP_ASSIGN_OR_RETURN(OwnedRef error, checked(PyObject_CallFunctionObjArgs(
+                                                       fn.get(), text_obj.get(), nullptr),
+                                                   "daskcpp._materialize.cycle_error"));
+  if (!PyTuple_Check(error.get())) return helper_error("a malformed cycle error");
+  return convert_error(error.get());
+}
+
 Result<MaterializeOutcome> convert_graph(PyObject* r) {
   if (PyTuple_GET_SIZE(r) != kFieldCount) return helper_error("a malformed record tuple");
   auto item = [r](Field f) { return PyTuple_GET_ITEM(r, f); };
@@ -204,6 +278,17 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     return helper_error("fields of inconsistent lengths");
   }
 
+  const bool ordered_in_cpp = PyObject_IsTrue(item(kOrderInCpp)) == 1;
+  if (ordered_in_cpp) {
+    auto priorities = order_in_cpp(r, n, n_keys, dep_ends, dep_index);
+    if (!priorities.ok()) {
+      if (priorities.status().code() == StatusCode::kInvalid)
+        return cycle_outcome(priorities.status().message());
+      return priorities.status();
+    }
+    order = std::move(priorities).value();
+  }
+
   MaterializedGraph graph;
   graph.culled = PyObject_IsTrue(item(kCulled)) == 1;
   {
@@ -232,7 +317,7 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
       t.dependencies.emplace_back(key_at(static_cast<std::size_t>(dep_index[d])));
     }
     dep_begin = dep_end;
-    t.has_order = has_order[i] != 0;
+    t.has_order = ordered_in_cpp || has_order[i] != 0;
     t.order = order[i];
     t.data_producer = producer[i] != 0;
     if (static_cast<std::uint64_t>(split_index[i]) >= split_names.size() ||

@@ -5,9 +5,10 @@
 // Mirrors the Python half of distributed's Scheduler.update_graph: deserialize
 // expr_ser (failure -> the stock "Error during deserialization of the task graph"
 // RuntimeError), _materialize_graph, _cull for LLGExpr, dask.order.order when
-// internal_priority is empty, the annotation merge of _apply_annotations, and the
-// ToPickle(run_spec) pickling stock does for every compute-task. The Python side
-// is python_compat/daskcpp/_materialize.py.
+// internal_priority is empty (by the C++ port scheduler/ordering/dask_order.hpp on
+// the records, with hashes and istask flags from Python), the annotation merge of
+// _apply_annotations, and the ToPickle(run_spec) pickling stock does for every
+// compute-task. The Python side is python_compat/daskcpp/_materialize.py.
 //
 // Thread safety: submit() may be called from any thread; on_done runs on the
 // interpreter thread (post it to your loop). The Interpreter must outlive it.

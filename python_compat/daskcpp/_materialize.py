@@ -2,9 +2,10 @@
 
 Reproduces the Python steps of ``distributed.scheduler.Scheduler.update_graph``:
 ``deserialize(expr_ser)`` (with the stock "Error during deserialization" wrapper),
-``_materialize_graph``, ``_cull`` for ``LLGExpr``, ``dask.order.order`` when the client
-sent no ``internal_priority``, the annotation merge of ``_apply_annotations`` and the
-``ToPickle(run_spec)`` pickling that stock does per ``compute-task``.
+``_materialize_graph``, ``_cull`` for ``LLGExpr``, the inputs of the C++ port of
+``dask.order.order`` when the client sent no ``internal_priority``, the annotation
+merge of ``_apply_annotations`` and the ``ToPickle(run_spec)`` pickling that stock
+does per ``compute-task``.
 
 The result is a handful of flat objects (one bytes blob per field plus offset
 arrays), not one dict per task, so the C++ side converts a 100k-task graph with a
@@ -21,8 +22,9 @@ from itertools import accumulate
 
 import msgpack
 
-import dask.order
+from dask.core import istask
 from dask._expr import LLGExpr
+from dask._task_spec import DataNode, GraphNode
 from dask.utils import key_split
 from distributed.core import error_message
 from distributed.protocol import dumps as wire_dumps
@@ -138,7 +140,10 @@ def materialize(
       split_names (list[str]), split_index (q), group_names (list[str]), group_index (q),
       global_annotations (msgpack bytes), annot_task (q), annot_blobs (list[bytes]),
       pickle_blob, pickle_ends (q), buffer_task (q), buffer_frames (list[list[bytes]]),
-      culled (bool), warnings (list[str]), warning_count (int)
+      culled (bool), warnings (list[str]), warning_count (int),
+      order_in_cpp (bool: has_order/order are to be computed by the C++ dask.order),
+      is_task (bytes 0/1, per task), key_hash (q, per key), order_keys (list: the keys,
+      whose str() breaks ties) -- the last three empty when order_in_cpp is false
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -216,9 +221,29 @@ def _materialize(
     del expr
     if culled:
         dsk = _cull(dsk, set(keys))
-    if not internal_priority:
-        internal_priority = dask.order.order(dsk=dsk)
+    # Without the client's internal_priority, the C++ port of dask.order.order
+    # (scheduler/ordering/dask_order.hpp) computes the priorities from the records,
+    # the nodes' istask flags and the keys' hash() values (see _order_inputs).
     return _records(dsk, annotations_by_type, global_annotations, internal_priority, culled)
+
+
+def cycle_error(text: str):
+    """The error tuple for a cycle the C++ dask.order found (dask raises this
+    RuntimeError from dask.order.order)."""
+    return ("error", *_error_payloads(RuntimeError(text)))
+
+
+def _order_inputs(dsk, all_keys):
+    """dask.core.istask of every node, hash() of every key (tasks, then external keys).
+
+    istask inlined for GraphNodes (a task unless a DataNode): calling it costs 15x more
+    (it imports per call)."""
+    is_task = bytes(
+        [not isinstance(v, DataNode) if isinstance(v, GraphNode) else istask(v)
+         for v in dsk.values()]
+    )
+    key_hash = array("q", map(hash, all_keys))
+    return is_task, key_hash.tobytes()
 
 
 def _records(dsk, annotations_by_type, global_annotations, internal_priority, culled):
@@ -245,10 +270,18 @@ def _records(dsk, annotations_by_type, global_annotations, internal_priority, cu
     key_bytes = list(map(packb, all_keys))
     key_ends = array("q", accumulate(map(len, key_bytes)))
 
-    get_order = internal_priority.get
-    orders = [get_order(k) for k in task_keys]
-    has_order = bytes(o is not None for o in orders)
-    order = array("q", [0 if o is None else o for o in orders])
+    order_in_cpp = not internal_priority
+    if order_in_cpp:
+        has_order = bytes(n)
+        order = array("q", bytes(8 * n))
+        is_task, key_hash = _order_inputs(dsk, all_keys)
+        order_keys = all_keys
+    else:
+        get_order = internal_priority.get
+        orders = [get_order(k) for k in task_keys]
+        has_order = bytes(o is not None for o in orders)
+        order = array("q", [0 if o is None else o for o in orders])
+        is_task, key_hash, order_keys = b"", b"", []
 
     split_names, split_index = _intern(map(key_split, task_keys))
     group_names, group_index = _intern(map(key_split_group, task_keys))
@@ -296,6 +329,10 @@ def _records(dsk, annotations_by_type, global_annotations, internal_priority, cu
         culled,
         warnings.lines,
         warnings.count,
+        order_in_cpp,
+        is_task,
+        key_hash,
+        order_keys,
     )
 
 

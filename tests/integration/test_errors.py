@@ -86,3 +86,14 @@ def test_retry_after_fixing_state(client, tmp_path):
     dependent.retry()  # retries the erred dependency too
     assert dependent.result(timeout=RESULT_TIMEOUT) == "fixed!"
     assert future.result(timeout=RESULT_TIMEOUT) == "fixed"
+
+
+@pytest.mark.daskcpp_ready
+def test_cyclic_graph_reports_the_cycle(client):
+    # Without internal_priority the scheduler orders the graph (dask.order.order on
+    # stock, its C++ port on daskcpp); both reject a cycle naming its keys.
+    dsk = {"cycle-a": (tasks.inc, "cycle-b"), "cycle-b": (tasks.inc, "cycle-a")}
+    with pytest.raises(RuntimeError) as info:
+        client.get(dsk, "cycle-a", sync=True)
+    assert str(info.value).startswith("Cycle detected between the following keys:\n  -> ")
+    assert "cycle-a" in str(info.value) and "cycle-b" in str(info.value)
