@@ -179,7 +179,9 @@ def array_store_graphs() -> dict:
 def dataframe_graphs() -> dict:
     pdf = pd.DataFrame({"a": np.arange(400) % 13, "b": np.arange(400), "c": np.arange(400) % 7})
     g = {}
-    with dask.config.set({"dataframe.shuffle.method": "tasks"}):
+    # set_index computes its divisions when the graph is lowered: in-process, not on
+    # whatever distributed Client an earlier test of the session left as default.
+    with dask.config.set({"dataframe.shuffle.method": "tasks", "scheduler": "sync"}):
         for nparts in (4, 17, 40):
             df = dd.from_pandas(pdf, npartitions=nparts)
             g[f"groupby-sum-{nparts}"] = df.groupby("a").b.sum()
@@ -191,7 +193,7 @@ def dataframe_graphs() -> dict:
             g[f"drop-dup-{nparts}"] = df.drop_duplicates(subset=["a"])
             g[f"rolling-{nparts}"] = df.b.rolling(3).mean()
             g[f"sum-{nparts}"] = df.sum()
-    return {name: _materialize(c) for name, c in g.items()}
+        return {name: _materialize(c) for name, c in g.items()}
 
 
 def bag_graphs() -> dict:
