@@ -174,9 +174,14 @@ def scheduler_groups(scale: float) -> list[Group]:
                   lambda client, timeout, cluster: workloads.held_memory(
                       client, n=n, timeout=timeout, scheduler_pid=cluster.scheduler.pid),
                   {"tasks": n})
+    n = scaled(40_000, scale, 500)
+    others = Case(f"other-client-{human(n)}", f"a second client's submit -> result while {n:,} tasks are submitted",
+                  lambda client, timeout, cluster: workloads.latency_during_intake(
+                      client, n=n, timeout=timeout, cluster=cluster),
+                  {"tasks": n})
     variants = _two_schedulers("sim", SIM_WORKERS_DEFAULT)
     params = {"workers": SIM_WORKERS_DEFAULT}
-    return [Group("scheduler", "submit", variants, [submit], params),
+    return [Group("scheduler", "submit", variants, [submit, others], params),
             Group("scheduler", "memory", variants, [memory], params, max_reps=1)]
 
 

@@ -338,6 +338,33 @@ def pure_scheduling(client: Client, graph: str, n: int, timeout: float, cluster)
     return Measurement(metrics, {"tasks": n_tasks})
 
 
+def latency_during_intake(client: Client, n: int, timeout: float, cluster) -> Measurement:
+    """What a second client sees while the first submits an n-task graph:
+    sequential submit -> result round trips of one small task each, from the
+    persist call until the big graph's first result (its intake). The longest
+    round trip is the stall a big submission inflicts on everyone else."""
+    with Client(cluster.address, timeout=60) as other:
+        # Simulated workers: every result is None; a round trip ends at "finished".
+        _finished([other.submit(tasks.inc, 0, pure=False)], "warm-up task", timeout)
+        x = da.ones(n, chunks=1, dtype=np.int64) + 1
+        start = time.perf_counter()
+        futures = futures_of(client.persist(x))
+        round_trips = []
+        i = 0
+        while not any(f.done() for f in futures[:64]):
+            if time.perf_counter() - start > timeout:
+                raise WrongResult(f"no result of the {n}-task graph after {timeout:.0f} s")
+            i += 1
+            t = time.perf_counter()
+            _finished([other.submit(tasks.inc, i, pure=False)], "small task", timeout)
+            round_trips.append(time.perf_counter() - t)
+        _finished(futures, f"persist of {n} chunks", timeout)
+        del futures
+    return Measurement({"other_client_max_s": max(round_trips),
+                        "other_client_p50_s": statistics.median(round_trips)},
+                       {"tasks": n, "round_trips": len(round_trips)})
+
+
 def _persist_held(client: Client, n: int, timeout: float):
     """Persists ones(n, chunks=1) + 1: n independent tasks whose results stay
     held. Returns (futures, seconds to the first finished, seconds to all)."""
