@@ -15,13 +15,7 @@
 namespace daskcpp::protocol {
 namespace {
 
-Frames frames_of(const Bytes& wire) {
-  FrameDecoder decoder;
-  std::vector<Frames> out;
-  REQUIRE(decoder.consume(wire.span(), out).ok());
-  REQUIRE(out.size() == 1);
-  return out[0];
-}
+using test::frames_of;
 
 struct Conn {
   bool to_scheduler = false;
