@@ -174,9 +174,18 @@ def _events_from_the_client(client):
     assert [m for _, m in everything[topic] if m != PROBE] == [{"a": 1}, "both"]
     assert [m for _, m in everything[other]] == ["both"]
 
+    # unsubscribe-topic travels on the batched stream and the client keeps its
+    # handler, so an event logged by RPC right after it may still be delivered.
+    # A subscription to a fresh topic, sent after it on the same stream, is a
+    # barrier: once its probe comes back the unsubscription is in.
     client.unsubscribe_topic(topic)
+    barrier = _subscribe(client, topic + "-barrier")
     client.log_event(topic, "after")
-    wait_for(lambda: client.get_events(topic)[-1][1] == "after", timeout=10, what="the third event")
+    assert client.get_events(topic)[-1][1] == "after"
+    # The scheduler's stream to this client is ordered too: had "after" been
+    # sent, it would arrive before the event logged next.
+    client.log_event(topic + "-barrier", "last")
+    wait_for(lambda: len(barrier) == 1, timeout=10, what="the barrier event")
     assert len(got) == 2
 
 
