@@ -1,5 +1,6 @@
 #include "python_compat/graph_materializer.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -7,11 +8,11 @@
 #include <future>
 #include <memory>
 #include <span>
+#include <unordered_map>
 #include <utility>
 
 #include "protocol/codec/message_codec.hpp"
 #include "python_compat/py_ref.hpp"
-#include "python_compat/run_spec_header.hpp"
 #include "scheduler/ordering/dask_order.hpp"
 
 namespace daskcpp::python_compat {
@@ -20,9 +21,36 @@ namespace {
 
 using protocol::Payload;
 using protocol::PayloadPtr;
+using protocol::PickledRunSpec;
 using protocol::Value;
 
 constexpr const char* kHelperModule = "daskcpp._materialize";
+
+// The bases a graph's run_specs are stored over: one per task group and pickle
+// length, the first such pickle met (siblings of equal length differ only where
+// their keys do; see protocol/codec/pickled_run_spec.hpp).
+class SiblingPickles {
+ public:
+  std::shared_ptr<const PickledRunSpec> store(std::size_t group, std::string_view pickle) {
+    PickledRunSpec::Base& base = bases_[{group, pickle.size()}];
+    auto spec = std::make_shared<const PickledRunSpec>(PickledRunSpec::over(base, pickle));
+    if (!base) base = spec->base();
+    return spec;
+  }
+
+ private:
+  struct GroupAndSize {
+    std::size_t group;
+    std::size_t size;
+    bool operator==(const GroupAndSize&) const = default;
+  };
+  struct Hash {
+    std::size_t operator()(const GroupAndSize& g) const {
+      return std::hash<std::size_t>()(g.group * 1000003u + g.size);
+    }
+  };
+  std::unordered_map<GroupAndSize, PickledRunSpec::Base, Hash> bases_;
+};
 
 // Field positions of the helper's "ok" tuple (see _materialize.materialize).
 enum Field : Py_ssize_t {
@@ -42,8 +70,7 @@ enum Field : Py_ssize_t {
   kGlobalAnnotations,
   kAnnotTask,
   kAnnotBlobs,
-  kPickleBlob,
-  kPickleEnds,
+  kPickles,
   kBufferTask,
   kBufferFrames,
   kCulled,
@@ -259,11 +286,9 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
   DASKCPP_ASSIGN_OR_RETURN(std::string_view global_blob,
                            bytes_view(item(kGlobalAnnotations), "global annotations"));
   DASKCPP_ASSIGN_OR_RETURN(auto annot_task, int64s(item(kAnnotTask), "annotation index"));
-  DASKCPP_ASSIGN_OR_RETURN(std::string_view pickle_blob,
-                           bytes_view(item(kPickleBlob), "run_specs"));
-  DASKCPP_ASSIGN_OR_RETURN(auto pickle_ends,
-                           int64s(item(kPickleEnds), "run_spec offsets"));
-  DASKCPP_RETURN_NOT_OK(check_ends(pickle_ends, pickle_blob.size(), "run_specs"));
+  // One bytes object per task, not a joined blob: the join would double the
+  // intake peak for a moment (the pickles are most of it).
+  PyObject* pickles = item(kPickles);
   DASKCPP_ASSIGN_OR_RETURN(auto buffer_task, int64s(item(kBufferTask), "buffer index"));
   PyObject* annot_blobs = item(kAnnotBlobs);
   PyObject* buffer_frames = item(kBufferFrames);
@@ -271,7 +296,8 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
   const std::size_t n_keys = key_ends.size();
   if (n_keys < n || dep_ends.size() != n || has_order.size() != n || order.size() != n ||
       producer.size() != n || split_index.size() != n || group_index.size() != n ||
-      pickle_ends.size() != n || !PyList_Check(annot_blobs) ||
+      !PyList_Check(pickles) || static_cast<std::size_t>(PyList_GET_SIZE(pickles)) != n ||
+      !PyList_Check(annot_blobs) ||
       static_cast<std::size_t>(PyList_GET_SIZE(annot_blobs)) != annot_task.size() ||
       !PyList_Check(buffer_frames) ||
       static_cast<std::size_t>(PyList_GET_SIZE(buffer_frames)) != buffer_task.size()) {
@@ -303,8 +329,8 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     return key_blob.substr(begin, static_cast<std::size_t>(key_ends[i]) - begin);
   };
   graph.tasks.resize(n);
+  SiblingPickles siblings;
   std::size_t dep_begin = 0;
-  std::size_t pickle_begin = 0;
   for (std::size_t i = 0; i < n; ++i) {
     MaterializedTask& t = graph.tasks[i];
     t.key.assign(key_at(i));
@@ -327,13 +353,10 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     t.key_split = split_names[static_cast<std::size_t>(split_index[i])];
     t.key_split_group = group_names[static_cast<std::size_t>(group_index[i])];
     t.annotations = graph.global_annotations;
-    const auto pickle_end = static_cast<std::size_t>(pickle_ends[i]);
-    auto run_spec = std::make_shared<Payload>();
-    run_spec->kind = Payload::Kind::kPickled;
-    run_spec->header =
-        run_spec_header(pickle_blob.substr(pickle_begin, pickle_end - pickle_begin), 0);
-    pickle_begin = pickle_end;
-    t.run_spec = std::move(run_spec);
+    DASKCPP_ASSIGN_OR_RETURN(
+        std::string_view pickle,
+        bytes_view(PyList_GET_ITEM(pickles, static_cast<Py_ssize_t>(i)), "run_spec"));
+    t.run_spec = siblings.store(static_cast<std::size_t>(group_index[i]), pickle);
   }
   for (std::size_t j = 0; j < annot_task.size(); ++j) {
     if (annot_task[j] < 0 || static_cast<std::size_t>(annot_task[j]) >= n) {
@@ -354,24 +377,15 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     MaterializedTask& t = graph.tasks[static_cast<std::size_t>(buffer_task[j])];
     PyObject* frames = PyList_GET_ITEM(buffer_frames, j);
     if (!PyList_Check(frames)) return helper_error("no buffer list");
-    auto payload = std::make_shared<Payload>();
-    payload->kind = Payload::Kind::kPickled;
+    std::vector<Bytes> buffers;
     for (Py_ssize_t f = 0; f < PyList_GET_SIZE(frames); ++f) {
       DASKCPP_ASSIGN_OR_RETURN(std::string_view buf,
                                bytes_view(PyList_GET_ITEM(frames, f), "buffer"));
-      payload->frames.push_back(Bytes::copy_of(buf));
+      buffers.push_back(Bytes::copy_of(buf));
     }
-    // Rebuild the header with the buffer count (the pickle bytes are unchanged).
-    std::size_t begin =
-        buffer_task[j] == 0
-            ? 0
-            : static_cast<std::size_t>(
-                  pickle_ends[static_cast<std::size_t>(buffer_task[j]) - 1]);
-    std::size_t end =
-        static_cast<std::size_t>(pickle_ends[static_cast<std::size_t>(buffer_task[j])]);
-    payload->header =
-        run_spec_header(pickle_blob.substr(begin, end - begin), payload->frames.size());
-    t.run_spec = std::move(payload);
+    // A pickle with out-of-band buffers is stored whole, with them.
+    t.run_spec = std::make_shared<const PickledRunSpec>(
+        PickledRunSpec::whole(t.run_spec->pickle(), std::move(buffers)));
   }
   for (std::size_t k = n; k < n_keys; ++k)
     graph.external_dependencies.emplace_back(key_at(k));
@@ -466,6 +480,12 @@ void GraphMaterializer::submit(MaterializeRequest request,
     (*shared_done)(std::move(result));
   });
   if (!queued) (*shared_done)(Status::Cancelled("the Python interpreter is stopped"));
+}
+
+void GraphMaterializer::release_freed_memory() {
+#ifdef __GLIBC__
+  (void)interpreter_.post([] { malloc_trim(0); });
+#endif
 }
 
 std::int64_t thread_cpu_ns() {

@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/codec/pickled_run_spec.hpp"
 #include "protocol/codec/value.hpp"
 #include "protocol/status.hpp"
 #include "python_compat/interpreter.hpp"
@@ -48,9 +49,9 @@ struct MaterializedTask {
   protocol::Value annotations;
   std::string key_split;
   std::string key_split_group;
-  // kPickled: sub-header {"pickled-obj", "compression": [nil...], "num-sub-frames"}
-  // and the pickle's out-of-band buffers, as stock sends ToPickle(ts.run_spec).
-  protocol::PayloadPtr run_spec;
+  // The pickled run_spec and its out-of-band buffers, as stock sends
+  // ToPickle(ts.run_spec); stored over a sibling's pickle where they share bytes.
+  std::shared_ptr<const protocol::PickledRunSpec> run_spec;
 };
 
 struct MaterializedGraph {
@@ -83,6 +84,10 @@ class GraphMaterializer {
 
   void submit(MaterializeRequest request, std::function<void(MaterializeResult)> on_done);
   MaterializeResult materialize(MaterializeRequest request);  // blocking
+  // Call once a large graph's records are consumed: hands the heap its intake
+  // freed back to the OS (malloc_trim, on the interpreter thread, off the loop).
+  // Without it the scheduler keeps its intake peak while it holds the graph.
+  void release_freed_memory();
 
   // CPU seconds the interpreter thread spent materializing, and how many graphs
   // and tasks it produced: the "intake" share of the scheduler's CPU (issue 11).

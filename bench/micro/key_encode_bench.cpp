@@ -37,7 +37,6 @@ int main(int argc, char** argv) {
   scheduler::SchedulerServer server{scheduler::SchedulerOptions{}};
   const scheduler::SchedulerService& svc = server.service();
 
-  const auto run_spec = std::make_shared<const Value>(Value());
   std::vector<scheduler::ComputeTaskMsg> intents;
   intents.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) {
@@ -53,7 +52,6 @@ int main(int argc, char** argv) {
            {"tcp://127.0.0.1:36725"},
            8});
     }
-    c.run_spec = run_spec;
     intents.push_back(std::move(c));
   }
 

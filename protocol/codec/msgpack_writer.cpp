@@ -106,6 +106,17 @@ void MsgpackWriter::raw(std::string_view msgpack) {
   out_.insert(out_.end(), msgpack.begin(), msgpack.end());
 }
 
+void write_payload(MsgpackWriter& w, Frames& frames, const Payload& p) {
+  // Indices are absolute positions in the message, assigned in the order the
+  // packer meets payloads, as distributed.protocol.core.dumps does.
+  const std::size_t index = frames.size();
+  frames.push_back(p.header);
+  frames.insert(frames.end(), p.frames.begin(), p.frames.end());
+  w.map_header(1);
+  w.str(p.kind == Payload::Kind::kSerialized ? "__Serialized__" : "__Pickled__");
+  w.integer(Integer{static_cast<std::int64_t>(index), false});
+}
+
 Status write_value(MsgpackWriter& w, const Value& v, const WriteOptions& opts) {
   switch (v.type()) {
     case Value::Type::kNil:
@@ -153,16 +164,7 @@ Status write_value(MsgpackWriter& w, const Value& v, const WriteOptions& opts) {
         return Status::Invalid(
             "cannot encode a Payload as plain msgpack: it needs a message frame list");
       }
-      const Payload& p = *v.as_payload();
-      Frames& frames = *opts.payload_frames;
-      // Indices are absolute positions in the message, assigned in the order the
-      // packer meets payloads, as distributed.protocol.core.dumps does.
-      const std::size_t index = frames.size();
-      frames.push_back(p.header);
-      frames.insert(frames.end(), p.frames.begin(), p.frames.end());
-      w.map_header(1);
-      w.str(p.kind == Payload::Kind::kSerialized ? "__Serialized__" : "__Pickled__");
-      w.integer(Integer{static_cast<std::int64_t>(index), false});
+      write_payload(w, *opts.payload_frames, *v.as_payload());
       return Status::OK();
     }
     case Value::Type::kRaw:

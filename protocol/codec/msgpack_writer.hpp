@@ -52,4 +52,8 @@ struct WriteOptions {
 // Appends `v`; fails only on a Payload when opts.payload_frames is null.
 Status write_value(MsgpackWriter& w, const Value& v, const WriteOptions& opts);
 
+// Appends a payload's placeholder `{"__Serialized__"|"__Pickled__": index}` and
+// its sub-header and frames to `frames`.
+void write_payload(MsgpackWriter& w, Frames& frames, const Payload& p);
+
 }  // namespace daskcpp::protocol

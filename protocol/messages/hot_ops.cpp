@@ -264,7 +264,7 @@ void write_compute_task(MsgpackWriter& w, Frames& payload_frames,
   }
   w.str("run_spec");
   if (op.run_spec != nullptr) {
-    (void)write_value(w, *op.run_spec, WriteOptions{&payload_frames, false});
+    write_payload(w, payload_frames, *op.run_spec);
   } else {
     w.nil();
   }

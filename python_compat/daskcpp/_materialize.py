@@ -14,7 +14,6 @@ few hundred thousand cheap C calls.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import textwrap
 from array import array
@@ -139,7 +138,7 @@ def materialize(
       has_order (bytes 0/1), order (q), data_producer (bytes 0/1),
       split_names (list[str]), split_index (q), group_names (list[str]), group_index (q),
       global_annotations (msgpack bytes), annot_task (q), annot_blobs (list[bytes]),
-      pickle_blob, pickle_ends (q), buffer_task (q), buffer_frames (list[list[bytes]]),
+      pickles (list[bytes], per task), buffer_task (q), buffer_frames (list[list[bytes]]),
       culled (bool), warnings (list[str]), warning_count (int),
       order_in_cpp (bool: has_order/order are to be computed by the C++ dask.order),
       is_task (bytes 0/1, per task), key_hash (q, per key), order_keys (list: the keys,
@@ -165,25 +164,18 @@ def materialize(
         if gc_was_enabled:
             gc.enable()
         # A large graph's Python objects are garbage now (some in reference
-        # cycles, which a disabled collector left behind); collect them and hand
-        # the freed heap back to the OS, or the scheduler keeps its intake peak.
-        # A full collection costs tens of milliseconds with dask and pandas
-        # loaded, so small graphs (the submit -> result latency path) leave it
-        # to the collector's normal schedule.
+        # cycles, which a disabled collector left behind); collect them. A full
+        # collection costs tens of milliseconds with dask and pandas loaded, so
+        # small graphs (the submit -> result latency path) leave it to the
+        # collector's normal schedule. The scheduler hands the freed heap back
+        # to the OS once it has consumed the records
+        # (GraphMaterializer::release_freed_memory).
         if result is not None and result[0] == "ok" and result[1] >= _FULL_COLLECT_MIN_TASKS:
             gc.collect()
-            _malloc_trim()
 
 
-# Graphs at least this large get a full gc + malloc_trim after intake.
+# Graphs at least this large get a full collection after intake.
 _FULL_COLLECT_MIN_TASKS = 10_000
-
-
-def _malloc_trim():
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _materialize(
@@ -303,7 +295,6 @@ def _records(dsk, annotations_by_type, global_annotations, internal_priority, cu
         if buffers:
             buffer_task.append(i)
             buffer_frames.append([bytes(b) for b in buffers])
-    pickle_ends = array("q", accumulate(map(len, pickles)))
 
     return (
         "ok",
@@ -322,8 +313,7 @@ def _records(dsk, annotations_by_type, global_annotations, internal_priority, cu
         packb(global_clean),
         annot_task.tobytes(),
         annot_blobs,
-        b"".join(pickles),
-        pickle_ends.tobytes(),
+        pickles,
         buffer_task.tobytes(),
         buffer_frames,
         culled,

@@ -4,6 +4,7 @@
 
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/rpc/clock.hpp"
+#include "scheduler/service/run_spec_handle.hpp"
 #include "scheduler/transitions/handler_support.hpp"
 #include "scheduler/transitions/transitions.hpp"
 
@@ -165,7 +166,7 @@ Result<Value> SchedulerPortImpl::task_field(std::string_view key,
     return Value(std::move(out));
   }
   if (field == "annotations") return ts.extras ? stored(ts.extras->annotations) : Value();
-  if (field == "run_spec") return stored(ts.run_spec);
+  if (field == "run_spec") return run_spec_value(ts.run_spec);
   if (field == "exception") return exception_of(ts);
   if (field == "traceback") {
     if (!ts.extras || !ts.extras->exception) return Value();

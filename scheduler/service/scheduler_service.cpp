@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <optional>
 
 #include "protocol/codec/message_codec.hpp"
 #include "protocol/messages/client_ops.hpp"
@@ -10,6 +11,7 @@
 #include "protocol/messages/python_exception.hpp"
 #include "protocol/messages/worker_ops.hpp"
 #include "protocol/rpc/clock.hpp"
+#include "scheduler/service/run_spec_handle.hpp"
 #include "scheduler/transitions/stimuli.hpp"
 
 namespace daskcpp::scheduler {
@@ -112,7 +114,7 @@ Value SchedulerService::encode_worker_msg(const WorkerMsg& msg) const {
             c.who_has.emplace_back(k, d.who_has);
             c.nbytes.emplace_back(std::move(k), d.nbytes);
           }
-          c.run_spec = stored_value(m.run_spec);
+          c.run_spec = run_spec_value(m.run_spec);
           if (!m.resource_restrictions.empty()) {
             protocol::Map r;
             for (const auto& [name, amount] : m.resource_restrictions) {
@@ -241,7 +243,9 @@ void SchedulerService::send_compute_task(protocol::BatchedSend& out,
   view.order = m.priority.order;
   view.stimulus_id = m.stimulus_id;
   view.dependencies = deps;
-  view.run_spec = static_cast<const Value*>(m.run_spec.get());
+  std::optional<protocol::Payload> run_spec;
+  if (m.run_spec) run_spec = pickled_run_spec(m.run_spec)->payload();
+  view.run_spec = run_spec ? &*run_spec : nullptr;
   view.resource_restrictions = m.resource_restrictions;
   view.actor = m.actor;
   view.annotations = static_cast<const Value*>(m.annotations.get());

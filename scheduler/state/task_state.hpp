@@ -46,7 +46,8 @@ struct Priority {
   friend bool operator==(const Priority&, const Priority&) = default;
 };
 
-// Opaque handles owned by the server layer (pickled run_spec frames, annotation map).
+// Opaque handles owned by the server layer (a protocol::PickledRunSpec, see
+// scheduler/service/run_spec_handle.hpp; the annotation map).
 using RunSpecHandle = std::shared_ptr<const void>;
 using AnnotationsHandle = std::shared_ptr<const void>;
 // A worker's exception/traceback payload, forwarded verbatim to clients.

@@ -176,7 +176,7 @@ TEST_CASE("compute-task: the fast writer writes what ComputeTask::encode writes"
     view.order = 42;
     view.stimulus_id = "compute-task-1";
     view.dependencies = deps;
-    view.run_spec = &run_spec;
+    view.run_spec = run_spec.as_payload().get();
     view.resource_restrictions = resources;
     view.actor = true;
     view.annotations = &annotations;

@@ -76,12 +76,13 @@ void check_against_stock(const std::string& scenario) {
     CHECK(t.key_split == rec[5].as_str());
     CHECK(t.key_split_group == rec[6].as_str());
     REQUIRE(t.run_spec);
-    CHECK(t.run_spec->kind == protocol::Payload::Kind::kPickled);
-    CHECK(std::string(t.run_spec->header.view()) == str(rec[7]));
+    const protocol::Payload run_spec = t.run_spec->payload();
+    CHECK(run_spec.kind == protocol::Payload::Kind::kPickled);
+    CHECK(std::string(run_spec.header.view()) == str(rec[7]));
     const auto& bufs = rec[8].as_array();
-    REQUIRE(t.run_spec->frames.size() == bufs.size());
+    REQUIRE(run_spec.frames.size() == bufs.size());
     for (std::size_t b = 0; b < bufs.size(); ++b) {
-      CHECK(std::string(t.run_spec->frames[b].view()) == str(bufs[b]));
+      CHECK(std::string(run_spec.frames[b].view()) == str(bufs[b]));
     }
   }
 }

@@ -70,8 +70,8 @@ TEST_CASE("captured submit: run_spec equals the stock scheduler's compute-task",
   CHECK(t.order == ct.find("priority")->as_array().back().as_int64());
   const protocol::Payload& stock = *ct.find("run_spec")->as_payload();
   CHECK(stock.kind == protocol::Payload::Kind::kPickled);
-  CHECK(t.run_spec->header == stock.header);
-  CHECK(t.run_spec->frames == stock.frames);
+  CHECK(t.run_spec->payload().header == stock.header);
+  CHECK(t.run_spec->payload().frames == stock.frames);
 }
 
 TEST_CASE("every captured update-graph materializes", "[materializer][trace]") {
@@ -89,7 +89,7 @@ TEST_CASE("every captured update-graph materializes", "[materializer][trace]") {
     REQUIRE(std::holds_alternative<MaterializedGraph>(r.value()));
     const auto& g = std::get<MaterializedGraph>(r.value());
     CHECK(g.tasks.size() >= n_keys);
-    for (const auto& t : g.tasks) CHECK(t.run_spec->header.size() > 30);
+    for (const auto& t : g.tasks) CHECK(t.run_spec->payload().header.size() > 30);
   }
 }
 

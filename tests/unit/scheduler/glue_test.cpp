@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "protocol/codec/message_codec.hpp"
+#include "protocol/codec/pickled_run_spec.hpp"
 #include "protocol/framing/frame_decoder.hpp"
 #include "protocol/messages/key.hpp"
 #include "scheduler/handlers/annotations.hpp"
@@ -43,6 +44,17 @@ std::vector<Value> sent_ops(const std::string& trace_name, std::string_view op) 
   return out;
 }
 
+// A recorded stock run_spec payload as the materializer stores it: its pickle
+// (the sub-header's "pickled-obj") and buffers.
+std::shared_ptr<const protocol::PickledRunSpec> stored_run_spec(const protocol::Payload& p) {
+  auto header = protocol::decode_msgpack(p.header.span());
+  REQUIRE(header.ok());
+  const Value* pickle = header->find("pickled-obj");
+  REQUIRE(pickle != nullptr);
+  return std::make_shared<const protocol::PickledRunSpec>(
+      protocol::PickledRunSpec::whole(pickle->as_bin().view(), p.frames));
+}
+
 std::string canonical(const Value& key) {
   auto k = Key::from_value(key);
   REQUIRE(k.ok());
@@ -71,7 +83,7 @@ ComputeTaskMsg intent_of(const Value& m) {
     c.dependencies.push_back(std::move(d));
     ++i;
   }
-  c.run_spec = std::make_shared<const Value>(*m.find("run_spec"));
+  c.run_spec = stored_run_spec(*m.find("run_spec")->as_payload());
   if (const Value* r = m.find("resource_restrictions"); r->is_map()) {
     for (const auto& [k, v] : r->as_map())
       c.resource_restrictions.emplace_back(k.as_str(), v.as_double());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocol/codec/message_codec.hpp"
+#include "protocol/codec/pickled_run_spec.hpp"
 #include "protocol/messages/client_ops.hpp"
 #include "protocol/messages/key.hpp"
 #include "protocol/messages/worker_ops.hpp"
@@ -87,12 +88,14 @@ TEST_CASE("a key leaves in compute-task and key-in-memory with the bytes it came
   REQUIRE(g.keys == std::vector<std::string>{dep_bytes, top_bytes});
   GraphTask a;
   a.key = dep_bytes;
-  a.run_spec = std::make_shared<const Value>(Value("spec-a"));
+  a.run_spec = std::make_shared<const protocol::PickledRunSpec>(
+      protocol::PickledRunSpec::whole("spec-a"));
   a.order = 0;
   GraphTask b;
   b.key = top_bytes;
   b.dependencies = {dep_bytes};
-  b.run_spec = std::make_shared<const Value>(Value("spec-b"));
+  b.run_spec = std::make_shared<const protocol::PickledRunSpec>(
+      protocol::PickledRunSpec::whole("spec-b"));
   b.order = 1;
   g.tasks = {a, b};
   ok(handle(s, AddClient{g.client}, Stimulus{"client", 2}));
