@@ -192,6 +192,10 @@ Result<SchedulerSettings> settings_from_config(const FlatConfig& flat) {
   if (const std::string* v = get("validate")) {
     s.config.validate = lower(*v) == "true" || *v == "1";
   }
+  if (auto it = flat.find("distributed.admin.low-level-log-length"); it != flat.end()) {
+    DASKCPP_ASSIGN_OR_RETURN(double d, parse_number(it->first, it->second));
+    s.config.transition_log_length = static_cast<std::size_t>(std::max(d, 0.0));
+  }
   if (auto it = flat.find("distributed.admin.log-length"); it != flat.end()) {
     DASKCPP_ASSIGN_OR_RETURN(double d, parse_number(it->first, it->second));
     s.log_length = static_cast<std::size_t>(std::max(d, 0.0));

@@ -17,7 +17,7 @@ struct SchedulerConfig {
   std::int64_t default_data_size = 1024;
   int rootish_taskgroup = 5;
   int rootish_taskgroup_dependencies = 5;
-  std::size_t transition_log_length = 100000;
+  std::size_t transition_log_length = 1000;  // distributed.admin.low-level-log-length
   // distributed.worker.memory.rebalance.* (fractions of a worker's memory_limit).
   double rebalance_sender_min = 0.30;
   double rebalance_recipient_max = 0.60;

@@ -287,6 +287,10 @@ TEST_CASE("dask config: YAML nesting, env overrides, parsed values", "[glue]") {
 
   FlatConfig off{{"distributed.scheduler.worker-ttl", "null"}};
   CHECK(settings_from_config(off)->worker_ttl_seconds == 0);
+  // The transition log keeps stock's default length unless configured.
+  CHECK(s->config.transition_log_length == 1000);
+  FlatConfig longer{{"distributed.admin.low-level-log-length", "5000"}};
+  CHECK(settings_from_config(longer)->config.transition_log_length == 5000);
   FlatConfig bad{{"distributed.scheduler.worker-saturation", "lots"}};
   auto err = settings_from_config(bad);
   REQUIRE_FALSE(err.ok());
