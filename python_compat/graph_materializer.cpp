@@ -329,7 +329,19 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     return key_blob.substr(begin, static_cast<std::size_t>(key_ends[i]) - begin);
   };
   graph.tasks.resize(n);
+  // The run_specs first, in a pass of their own: they outlive intake, and made
+  // one after another they sit together on the heap instead of among the
+  // records' short-lived strings, whose pages the heap could then not give back.
   SiblingPickles siblings;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (static_cast<std::uint64_t>(group_index[i]) >= group_names.size()) {
+      return helper_error("a name index out of range");
+    }
+    DASKCPP_ASSIGN_OR_RETURN(
+        std::string_view pickle,
+        bytes_view(PyList_GET_ITEM(pickles, static_cast<Py_ssize_t>(i)), "run_spec"));
+    graph.tasks[i].run_spec = siblings.store(static_cast<std::size_t>(group_index[i]), pickle);
+  }
   std::size_t dep_begin = 0;
   for (std::size_t i = 0; i < n; ++i) {
     MaterializedTask& t = graph.tasks[i];
@@ -353,10 +365,6 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     t.key_split = split_names[static_cast<std::size_t>(split_index[i])];
     t.key_split_group = group_names[static_cast<std::size_t>(group_index[i])];
     t.annotations = graph.global_annotations;
-    DASKCPP_ASSIGN_OR_RETURN(
-        std::string_view pickle,
-        bytes_view(PyList_GET_ITEM(pickles, static_cast<Py_ssize_t>(i)), "run_spec"));
-    t.run_spec = siblings.store(static_cast<std::size_t>(group_index[i]), pickle);
   }
   for (std::size_t j = 0; j < annot_task.size(); ++j) {
     if (annot_task[j] < 0 || static_cast<std::size_t>(annot_task[j]) >= n) {

@@ -84,9 +84,10 @@ class GraphMaterializer {
 
   void submit(MaterializeRequest request, std::function<void(MaterializeResult)> on_done);
   MaterializeResult materialize(MaterializeRequest request);  // blocking
-  // Call once a large graph's records are consumed: hands the heap its intake
-  // freed back to the OS (malloc_trim, on the interpreter thread, off the loop).
-  // Without it the scheduler keeps its intake peak while it holds the graph.
+  // Hands the heap's freed pages back to the OS (malloc_trim, on the interpreter
+  // thread, off the loop): after a large graph's records are consumed, and after
+  // a burst of work. Without it the scheduler keeps its intake peak while it
+  // holds the graph.
   void release_freed_memory();
 
   // CPU seconds the interpreter thread spent materializing, and how many graphs

@@ -387,10 +387,16 @@ def submission(client: Client, n: int, timeout: float) -> Measurement:
     return Measurement({"first_result_s": first, "all_done_s": done}, {"tasks": n})
 
 
+HELD_SETTLE_S = 3.0
+
+
 def held_memory(client: Client, n: int, timeout: float, scheduler_pid: int) -> Measurement:
     """Scheduler RSS growth per task while n finished tasks are held in memory."""
     before = proc_status_bytes(scheduler_pid, "VmRSS")
     futures, _, _ = _persist_held(client, n, timeout)
+    # What the scheduler holds once it has settled, not mid-cleanup: both free
+    # memory after a burst (stock's garbage collector, daskcpp's heap trim).
+    time.sleep(HELD_SETTLE_S)
     after = proc_status_bytes(scheduler_pid, "VmRSS")
     peak = proc_status_bytes(scheduler_pid, "VmHWM")
     del futures

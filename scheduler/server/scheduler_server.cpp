@@ -69,7 +69,8 @@ SchedulerServer::SchedulerServer(SchedulerOptions options)
       idle_timer_(io_),
       shutdown_timer_(io_),
       id_("Scheduler-" + protocol::uuid4()),
-      ttl_timer_(io_) {
+      ttl_timer_(io_),
+      trim_timer_(io_) {
   service_ =
       std::make_unique<SchedulerService>(connections_, options_.config, options_.comm);
   // ServerNode._setup_logging: from now on the process's log also goes to the ring
@@ -213,6 +214,7 @@ Status SchedulerServer::start() {
   });
   arm_idle_check();
   arm_ttl_check();
+  arm_heap_trim_check();
   return Status::OK();
 }
 
@@ -307,6 +309,7 @@ void SchedulerServer::shutdown(const std::string& reason) {
     }
   }
   ttl_timer_.cancel();
+  trim_timer_.cancel();
   service_->connection_pool().close_all();
   for (auto& [ptr, weak] : comms_) {
     if (auto comm = weak.lock()) comm->close();
@@ -337,6 +340,28 @@ void SchedulerServer::arm_shutdown_check() {
       return;
     }
     arm_shutdown_check();
+  });
+}
+
+// After a burst of work (a large graph run, its tasks released) the heap holds
+// freed memory in pages it does not give back by itself; once things are quiet
+// again it is handed back (malloc_trim, off the loop), so the scheduler's RSS
+// follows what it holds. Not during a burst: a trim holds the allocator's locks.
+void SchedulerServer::arm_heap_trim_check() {
+  constexpr std::uint64_t kBurstTransitions = 100'000;
+  constexpr std::uint64_t kQuietTransitions = 1'000;  // per check interval
+  if (shutting_down_) return;
+  trim_timer_.expires_after(std::chrono::seconds(1));
+  trim_timer_.async_wait([this](const protocol::ErrorCode& ec) {
+    if (ec || shutting_down_) return;
+    const std::uint64_t now = service_->state().transition_counter;
+    const bool quiet = now - transitions_at_last_check_ < kQuietTransitions;
+    if (quiet && now - transitions_at_last_trim_ >= kBurstTransitions && materializer_) {
+      materializer_->release_freed_memory();
+      transitions_at_last_trim_ = now;
+    }
+    transitions_at_last_check_ = now;
+    arm_heap_trim_check();
   });
 }
 

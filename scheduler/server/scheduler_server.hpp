@@ -96,6 +96,7 @@ class SchedulerServer {
   void remove_run_files();
   void arm_shutdown_check();
   void arm_ttl_check();
+  void arm_heap_trim_check();
 
   SchedulerOptions options_;
   asio::io_context io_;
@@ -123,6 +124,9 @@ class SchedulerServer {
   // The Python scheduler facade (plugins, run_on_scheduler); after the listener.
   std::unique_ptr<PythonSide> python_side_;
   asio::steady_timer ttl_timer_;
+  asio::steady_timer trim_timer_;
+  std::uint64_t transitions_at_last_check_ = 0;
+  std::uint64_t transitions_at_last_trim_ = 0;
   // Every accepted comm, to close them on shutdown; entries leave when served.
   std::unordered_map<protocol::Comm*, std::weak_ptr<protocol::Comm>> comms_;
 };
