@@ -31,9 +31,11 @@ constexpr const char* kHelperModule = "daskcpp._materialize";
 // their keys do; see protocol/codec/pickled_run_spec.hpp).
 class SiblingPickles {
  public:
-  std::shared_ptr<const PickledRunSpec> store(std::size_t group, std::string_view pickle) {
+  std::shared_ptr<const PickledRunSpec> store(std::size_t group,
+                                              std::string_view pickle) {
     PickledRunSpec::Base& base = bases_[{group, pickle.size()}];
-    auto spec = std::make_shared<const PickledRunSpec>(PickledRunSpec::over(base, pickle));
+    auto spec =
+        std::make_shared<const PickledRunSpec>(PickledRunSpec::over(base, pickle));
     if (!base) base = spec->base();
     return spec;
   }
@@ -340,7 +342,8 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     DASKCPP_ASSIGN_OR_RETURN(
         std::string_view pickle,
         bytes_view(PyList_GET_ITEM(pickles, static_cast<Py_ssize_t>(i)), "run_spec"));
-    graph.tasks[i].run_spec = siblings.store(static_cast<std::size_t>(group_index[i]), pickle);
+    graph.tasks[i].run_spec =
+        siblings.store(static_cast<std::size_t>(group_index[i]), pickle);
   }
   std::size_t dep_begin = 0;
   for (std::size_t i = 0; i < n; ++i) {

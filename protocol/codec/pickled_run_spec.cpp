@@ -71,7 +71,8 @@ constexpr std::size_t kMaxRun = 0xffff;
 // a new run would cost more than carrying them.
 constexpr std::size_t kMinGap = kRunHeader + 2;
 
-void put_run(std::string& out, std::string_view pickle, std::size_t begin, std::size_t end) {
+void put_run(std::string& out, std::string_view pickle, std::size_t begin,
+             std::size_t end) {
   while (begin < end) {
     const std::size_t len = std::min(end - begin, kMaxRun);
     const auto offset = static_cast<std::uint32_t>(begin);
@@ -94,7 +95,8 @@ std::optional<std::string> patches(std::string_view base, std::string_view pickl
   std::string out;
   std::size_t i = 0;
   while (i < n) {
-    while (i + kBlock <= n && std::memcmp(base.data() + i, pickle.data() + i, kBlock) == 0)
+    while (i + kBlock <= n &&
+           std::memcmp(base.data() + i, pickle.data() + i, kBlock) == 0)
       i += kBlock;
     while (i < n && base[i] == pickle[i]) ++i;
     if (i == n) break;
@@ -121,8 +123,10 @@ Bytes pickled_sub_header(std::string_view pickled, std::size_t num_buffers) {
   return Bytes::from_string(std::move(out));
 }
 
-PickledRunSpec PickledRunSpec::whole(std::string_view pickle, std::vector<Bytes> buffers) {
-  return PickledRunSpec(std::make_shared<const std::string>(pickle), {}, std::move(buffers));
+PickledRunSpec PickledRunSpec::whole(std::string_view pickle,
+                                     std::vector<Bytes> buffers) {
+  return PickledRunSpec(std::make_shared<const std::string>(pickle), {},
+                        std::move(buffers));
 }
 
 PickledRunSpec PickledRunSpec::over(const Base& base, std::string_view pickle) {

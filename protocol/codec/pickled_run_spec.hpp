@@ -52,7 +52,9 @@ class PickledRunSpec {
 
  private:
   PickledRunSpec(Base base, std::string patches, std::vector<Bytes> buffers)
-      : base_(std::move(base)), patches_(std::move(patches)), buffers_(std::move(buffers)) {}
+      : base_(std::move(base)),
+        patches_(std::move(patches)),
+        buffers_(std::move(buffers)) {}
   // Writes the pickle into `out` (exactly size() bytes).
   void copy_to(char* out) const;
 

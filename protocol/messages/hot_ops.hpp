@@ -50,7 +50,7 @@ struct ComputeTaskView {
   std::int64_t order = 0;
   std::string_view stimulus_id;
   std::span<const ComputeTaskDepView> dependencies;
-  const Payload* run_spec = nullptr;  // nullptr: nil
+  const Payload* run_spec = nullptr;                                      // nullptr: nil
   std::span<const std::pair<std::string, double>> resource_restrictions;  // empty: nil
   bool actor = false;
   const Value* annotations = nullptr;  // a map; nullptr: {}

@@ -149,28 +149,29 @@ void start_update_graph(ExtensionContext& server,
   req.internal_priority = std::move(internal_priority);
   asio::io_context& io = server.io;
   const SteadyTime submitted = std::chrono::steady_clock::now();
-  materializer.submit(std::move(req), [&server, &io, &materializer, client, msg,
-                                       fifo_timeout, submitted](
-                                          python_compat::MaterializeResult result) {
-    // Interpreter thread: hand the result to the loop.
-    const SteadyTime materialized = std::chrono::steady_clock::now();
-    std::size_t n_tasks = 0;
-    if (result.ok()) {
-      if (const auto* g = std::get_if<python_compat::MaterializedGraph>(&*result))
-        n_tasks = g->tasks.size();
-    }
-    auto shared = std::make_shared<python_compat::MaterializeResult>(std::move(result));
-    asio::post(io, [&server, &materializer, client, msg, fifo_timeout, shared, submitted,
-                    materialized, n_tasks]() mutable {
-      if (!server.shutting_down()) {
-        finish_update_graph(server, client, *msg, fifo_timeout, std::move(*shared),
-                            submitted, materialized);
-      }
-      shared.reset();  // frees what is left of the records
-      server.service.release_client(client);
-      if (n_tasks >= kTrimAfterTasks) materializer.release_freed_memory();
-    });
-  });
+  materializer.submit(
+      std::move(req), [&server, &io, &materializer, client, msg, fifo_timeout,
+                       submitted](python_compat::MaterializeResult result) {
+        // Interpreter thread: hand the result to the loop.
+        const SteadyTime materialized = std::chrono::steady_clock::now();
+        std::size_t n_tasks = 0;
+        if (result.ok()) {
+          if (const auto* g = std::get_if<python_compat::MaterializedGraph>(&*result))
+            n_tasks = g->tasks.size();
+        }
+        auto shared =
+            std::make_shared<python_compat::MaterializeResult>(std::move(result));
+        asio::post(io, [&server, &materializer, client, msg, fifo_timeout, shared,
+                        submitted, materialized, n_tasks]() mutable {
+          if (!server.shutting_down()) {
+            finish_update_graph(server, client, *msg, fifo_timeout, std::move(*shared),
+                                submitted, materialized);
+          }
+          shared.reset();  // frees what is left of the records
+          server.service.release_client(client);
+          if (n_tasks >= kTrimAfterTasks) materializer.release_freed_memory();
+        });
+      });
 }
 
 }  // namespace

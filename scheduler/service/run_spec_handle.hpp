@@ -18,7 +18,8 @@ inline const protocol::PickledRunSpec* pickled_run_spec(const RunSpecHandle& han
 // The run_spec as a message carries it (a `__Pickled__` payload), nil without one.
 inline protocol::Value run_spec_value(const RunSpecHandle& handle) {
   if (!handle) return protocol::Value();
-  return protocol::Value(std::make_shared<const protocol::Payload>(pickled_run_spec(handle)->payload()));
+  return protocol::Value(
+      std::make_shared<const protocol::Payload>(pickled_run_spec(handle)->payload()));
 }
 
 }  // namespace daskcpp::scheduler

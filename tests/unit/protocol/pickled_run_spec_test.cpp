@@ -34,7 +34,9 @@ TEST_CASE("a whole run_spec gives back its pickle and the stock sub-header",
   CHECK(header_prefix(p.header.view(), 16) ==
         std::string("\x83\xabpickled-obj\xc5\x01\x2c", 16));
   CHECK(std::string(p.header.view().substr(16 + 300)) ==
-        std::string("\xab" "compression\x90\xaenum-sub-frames\x00", 29));
+        std::string("\xab"
+                    "compression\x90\xaenum-sub-frames\x00",
+                    29));
 }
 
 TEST_CASE("the sub-header's bin and count forms follow the sizes", "[pickled_run_spec]") {
@@ -44,7 +46,9 @@ TEST_CASE("the sub-header's bin and count forms follow the sizes", "[pickled_run
         std::string("\x83\xabpickled-obj\xc6\x00\x01\x00\x00", 18));
   const Bytes with_buffers = pickled_sub_header("x", 2);
   CHECK(std::string(with_buffers.view().substr(16)) ==
-        std::string("\xab" "compression\x92\xc0\xc0\xaenum-sub-frames\x02", 31));
+        std::string("\xab"
+                    "compression\x92\xc0\xc0\xaenum-sub-frames\x02",
+                    31));
 }
 
 TEST_CASE("a sibling is stored as patches over the base and rebuilt exactly",
@@ -103,8 +107,9 @@ TEST_CASE("a pickle too unlike the base, or of another length, is stored whole",
 
 TEST_CASE("out-of-band buffers travel with a whole run_spec", "[pickled_run_spec]") {
   const std::string pickle = pickle_of(40);
-  const PickledRunSpec spec = PickledRunSpec::whole(
-      pickle, {Bytes::copy_of(std::string_view("buf-0")), Bytes::copy_of(std::string_view("b1"))});
+  const PickledRunSpec spec =
+      PickledRunSpec::whole(pickle, {Bytes::copy_of(std::string_view("buf-0")),
+                                     Bytes::copy_of(std::string_view("b1"))});
   const Payload p = spec.payload();
   REQUIRE(p.frames.size() == 2);
   CHECK(p.frames[0].view() == "buf-0");

@@ -46,7 +46,8 @@ std::vector<Value> sent_ops(const std::string& trace_name, std::string_view op) 
 
 // A recorded stock run_spec payload as the materializer stores it: its pickle
 // (the sub-header's "pickled-obj") and buffers.
-std::shared_ptr<const protocol::PickledRunSpec> stored_run_spec(const protocol::Payload& p) {
+std::shared_ptr<const protocol::PickledRunSpec> stored_run_spec(
+    const protocol::Payload& p) {
   auto header = protocol::decode_msgpack(p.header.span());
   REQUIRE(header.ok());
   const Value* pickle = header->find("pickled-obj");
