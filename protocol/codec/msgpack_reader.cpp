@@ -244,8 +244,9 @@ namespace {
 
 // Parses one msgpack document with msgpack-c; every msgpack-c exception becomes a
 // Status here.
-Result<msgpack::object_handle> parse_document(std::span<const std::uint8_t> bytes,
-                                              const DecodeLimits& limits) {
+Result<msgpack::object> parse_document(msgpack::zone& zone,
+                                       std::span<const std::uint8_t> bytes,
+                                       const DecodeLimits& limits) {
   // msgpack-c allocates an array/map's element storage as soon as it reads the
   // header, so a 5-byte `array32 0xffffffff` would cost 96 GiB. Every element takes
   // at least one input byte (a map entry two), which caps the limits by the input.
@@ -258,14 +259,14 @@ Result<msgpack::object_handle> parse_document(std::span<const std::uint8_t> byte
   const char* data = reinterpret_cast<const char*>(bytes.data());
   std::size_t offset = 0;
   try {
-    msgpack::object_handle handle =
-        msgpack::unpack(data, size, offset, reference_everything, nullptr, limit);
+    msgpack::object object =
+        msgpack::unpack(zone, data, size, offset, reference_everything, nullptr, limit);
     if (offset != size) {
       return Status::Invalid("msgpack document of " + std::to_string(offset) +
                              " bytes is followed by " + std::to_string(size - offset) +
                              " trailing bytes");
     }
-    return handle;
+    return object;
   } catch (const msgpack::depth_size_overflow&) {
     return Status::CapacityError("msgpack nesting exceeds max_depth=" +
                                  std::to_string(limits.max_depth));
@@ -308,10 +309,47 @@ bool is_valid_utf8(std::string_view s) {
 
 Result<Value> read_msgpack(std::span<const std::uint8_t> bytes,
                            const DecodeLimits& limits, const ReadContext& ctx) {
-  DASKCPP_ASSIGN_OR_RETURN(msgpack::object_handle handle, parse_document(bytes, limits));
+  msgpack::zone zone;
+  DASKCPP_ASSIGN_OR_RETURN(msgpack::object object, parse_document(zone, bytes, limits));
   Value out;
-  DASKCPP_RETURN_NOT_OK(Converter(limits, ctx).convert(handle.get(), out));
+  DASKCPP_RETURN_NOT_OK(Converter(limits, ctx).convert(object, out));
   return out;
+}
+
+namespace {
+
+// The zones of parsed messages are reused, per thread: a stream brings one
+// message after another, and each would otherwise allocate and free a zone and
+// its first 8 KB chunk (a large, slow-path allocation). clear() keeps that chunk.
+constexpr std::size_t kPooledZones = 8;
+
+std::vector<std::unique_ptr<msgpack::zone>>& zone_pool() {
+  thread_local std::vector<std::unique_ptr<msgpack::zone>> pool = [] {
+    std::vector<std::unique_ptr<msgpack::zone>> v;
+    v.reserve(kPooledZones);
+    return v;
+  }();
+  return pool;
+}
+
+}  // namespace
+
+void ParsedMessage::ZoneReturn::operator()(msgpack::zone* zone) const noexcept {
+  auto& pool = zone_pool();
+  if (pool.size() < kPooledZones) {
+    zone->clear();
+    pool.emplace_back(zone);  // capacity reserved: does not allocate
+  } else {
+    delete zone;
+  }
+}
+
+ParsedMessage::PooledZone ParsedMessage::take_zone() {
+  auto& pool = zone_pool();
+  if (pool.empty()) return PooledZone(new msgpack::zone());
+  PooledZone zone(pool.back().release());
+  pool.pop_back();
+  return zone;
 }
 
 ParsedMessage::ParsedMessage(Frames frames, const DecodeLimits& limits)
@@ -321,9 +359,9 @@ Result<ParsedMessage> ParsedMessage::parse(Frames frames, const DecodeLimits& li
   if (frames.empty())
     return Status::Invalid("message has no frames (frame 0 is missing)");
   ParsedMessage message(std::move(frames), limits);
-  DASKCPP_ASSIGN_OR_RETURN(msgpack::object_handle handle,
-                           parse_document(message.frames_[0].span(), limits));
-  message.handle_ = std::make_unique<msgpack::object_handle>(std::move(handle));
+  message.zone_ = take_zone();
+  DASKCPP_ASSIGN_OR_RETURN(
+      message.root_, parse_document(*message.zone_, message.frames_[0].span(), limits));
   return message;
 }
 

@@ -42,7 +42,7 @@ class ParsedMessage {
   // Parses frame 0 under `limits`; the same errors as decode_message.
   static Result<ParsedMessage> parse(Frames frames, const DecodeLimits& limits);
 
-  const msgpack::object& root() const { return handle_->get(); }
+  const msgpack::object& root() const { return root_; }
   const Frames& frames() const { return frames_; }
   // `o` (this message's root or a part of it) as a Value, payloads resolved.
   Result<Value> to_value(const msgpack::object& o) const;
@@ -50,10 +50,18 @@ class ParsedMessage {
   Bytes bin_slice(const msgpack::object& bin) const;
 
  private:
+  // Gives a zone back to this thread's pool (msgpack_reader.cpp).
+  struct ZoneReturn {
+    void operator()(msgpack::zone* zone) const noexcept;
+  };
+  using PooledZone = std::unique_ptr<msgpack::zone, ZoneReturn>;
+  static PooledZone take_zone();
+
   ParsedMessage(Frames frames, const DecodeLimits& limits);
   Frames frames_;
   DecodeLimits limits_;
-  std::unique_ptr<msgpack::object_handle> handle_;
+  PooledZone zone_;  // owns root_'s objects
+  msgpack::object root_;
 };
 
 }  // namespace daskcpp::protocol

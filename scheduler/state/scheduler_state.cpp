@@ -417,11 +417,18 @@ void SchedulerState::set_idle_task_count(WorkerId ws, bool member) {
   double key = static_cast<double>(w.processing.size()) / w.nthreads;
   if (w.in_idle_task_count) {
     if (member && key == w.busy_key) return;
-    idle_task_count_.erase({w.busy_key, ws});
+    // Re-keyed on every task a worker starts or finishes: move the node
+    // rather than free one and allocate another.
+    auto node = idle_task_count_.extract({w.busy_key, ws});
+    if (member) {
+      node.value() = {key, ws};
+      idle_task_count_.insert(std::move(node));
+    }
+  } else if (member) {
+    idle_task_count_.insert({key, ws});
   }
   w.in_idle_task_count = member;
   w.busy_key = key;
-  if (member) idle_task_count_.insert({key, ws});
 }
 
 // ---------------------------------------------------------------- clients
