@@ -127,6 +127,9 @@ class SchedulerFacade:
                 "performance_report": self.performance_report,
             }
         )
+        from daskcpp import _scheduler_admin
+
+        _scheduler_admin.install(self)
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -304,6 +307,11 @@ class SchedulerFacade:
         self._bridge.store_worker_plugin(name, plugin)
         msg = {"op": "plugin-add", "plugin": plugin, "name": name}
         return await self.broadcast(msg=msg)
+
+    async def upload_file(self, filename, data, load=True):
+        """Server.upload_file (SchedulerUploadFile from Client.upload_file): written
+        to the scheduler's scratch directory and imported here."""
+        return await self._admin.upload_file(filename, data, load=load)
 
     # -- plugins (scheduler.py 6188-6269)
     def _plugins_changed(self):
