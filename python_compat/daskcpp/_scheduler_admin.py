@@ -1,9 +1,10 @@
 """The scheduler's diagnostic and maintenance RPCs that stock answers by asking its
 workers or its own Python environment: ``versions``, ``profile``, ``call_stack``,
 ``benchmark_hardware``, ``get_cluster_state`` / ``dump_cluster_state_to_url``,
-``upload_file``, ``get_runspec`` / ``get_error_cause`` (recreate_tasks) and the
-small read-only queries (``get_task_status``, ``get_task_prefix_states``,
-``check_idle``, ``adaptive_target``, ``echo``).
+``dump_state``, ``upload_file``, ``get_runspec`` / ``get_error_cause``
+(recreate_tasks), ``start_task_metadata`` / ``stop_task_metadata``
+(get_task_metadata), ``set_restrictions`` and the small read-only queries
+(``get_task_status``, ``get_task_prefix_states``, ``echo``).
 
 They run on the facade (daskcpp/_scheduler.py), on the C++ loop thread. Where
 stock's method only needs what the facade provides (``workers``, ``tasks``,
@@ -41,6 +42,10 @@ def install(facade) -> None:
             "get_task_status": admin.get_task_status,
             "get_task_prefix_states": admin.get_task_prefix_states,
             "echo": admin.echo,
+            "dump_state": admin.dump_state,
+            "set_restrictions": facade.set_restrictions,
+            "start_task_metadata": admin.start_task_metadata,
+            "stop_task_metadata": admin.stop_task_metadata,
         }
     )
     # Stock's extension registers get_runspec / get_error_cause itself.
@@ -101,7 +106,22 @@ class SchedulerAdmin:
             counts[state] += 1
         return out
 
+    # -- get_task_metadata (scheduler.py 8110-8128): stock's plugin on the facade
+    def start_task_metadata(self, name):
+        from distributed.scheduler import Scheduler
+
+        Scheduler.start_task_metadata(self.facade, name=name)
+
+    def stop_task_metadata(self, name=None):
+        from distributed.scheduler import Scheduler
+
+        return Scheduler.stop_task_metadata(self.facade, name=name)
+
     # -- cluster dumps (scheduler.py 4327-4375)
+    async def dump_state(self, exclude=()):
+        """Server.dump_state: the scheduler section of a cluster dump."""
+        return await self._to_dict(exclude=exclude)
+
     async def get_cluster_state(self, exclude=()):
         import asyncio
 

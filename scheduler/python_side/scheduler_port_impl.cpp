@@ -167,6 +167,9 @@ Result<Value> SchedulerPortImpl::task_field(std::string_view key,
   }
   if (field == "annotations") return ts.extras ? stored(ts.extras->annotations) : Value();
   if (field == "run_spec") return run_spec_value(ts.run_spec);
+  // TaskState.metadata: what the worker's task-finished message carried, which
+  // daskcpp does not keep; None, as stock has for a task that set none.
+  if (field == "metadata") return Value();
   if (field == "exception") return exception_of(ts);
   if (field == "traceback") {
     if (!ts.extras || !ts.extras->exception) return Value();

@@ -287,3 +287,26 @@ def test_restart_workers_needs_nannies(client):
     addrs, _ = _workers(client)
     with pytest.raises(ValueError, match=f"requires a nanny to be used. Worker {addrs[0]} "):
         client.restart_workers([addrs[0]])
+
+
+def test_get_task_metadata(client):
+    from distributed import get_task_metadata
+
+    with get_task_metadata() as tmd:
+        ok = client.submit(tasks.inc, 5, key="tmd-ok")
+        bad = client.submit(tasks.fail, 1, key="tmd-bad")
+        wait([ok, bad])
+    assert tmd.state == {"tmd-ok": "memory", "tmd-bad": "erred"}
+    assert tmd.metadata == {"tmd-ok": None, "tmd-bad": None}
+    # Outside the block nothing is collected.
+    assert client.submit(tasks.inc, 6, key="tmd-after").result() == 7
+    assert "tmd-after" not in tmd.state
+
+
+def test_set_restrictions_op(client):
+    """Scheduler.set_restrictions (an RPC with no Client method): a queued task
+    is pinned to the given worker."""
+    addrs, _ = _workers(client)
+    fut = client.submit(tasks.inc, 41, key="restricted-later", workers=[addrs[0]])
+    assert fut.result() == 42
+    assert client.sync(client.scheduler.set_restrictions, worker={"restricted-later": [addrs[1]]}) is None
