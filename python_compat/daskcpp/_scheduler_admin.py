@@ -2,7 +2,7 @@
 workers or its own Python environment: ``versions``, ``profile``, ``call_stack``,
 ``benchmark_hardware``, ``get_cluster_state`` / ``dump_cluster_state_to_url``,
 ``dump_state``, ``upload_file``, ``get_runspec`` / ``get_error_cause``
-(recreate_tasks), ``start_task_metadata`` / ``stop_task_metadata``
+(recreate_tasks), ``proxy`` (actors), ``start_task_metadata`` / ``stop_task_metadata``
 (get_task_metadata), ``set_restrictions`` and the small read-only queries
 (``get_task_status``, ``get_task_prefix_states``, ``echo``).
 
@@ -42,6 +42,7 @@ def install(facade) -> None:
             "get_task_status": admin.get_task_status,
             "get_task_prefix_states": admin.get_task_prefix_states,
             "echo": admin.echo,
+            "proxy": admin.proxy,
             "dump_state": admin.dump_state,
             "set_restrictions": facade.set_restrictions,
             "start_task_metadata": admin.start_task_metadata,
@@ -68,6 +69,12 @@ class SchedulerAdmin:
         return data
 
     # -- answers gathered from the workers: stock's own code
+    async def proxy(self, msg, worker, serializers=None):
+        """Scheduler.proxy (6723-6731): actor calls from a client that does not talk
+        to workers directly (distributed.client.direct-to-workers unset)."""
+        d = await self.facade.broadcast(msg=msg, workers=[worker], serializers=serializers)
+        return d[worker]
+
     async def get_profile(self, scheduler=False, **kwargs):
         """Scheduler.get_profile. ``scheduler=True`` profiles stock's Python event
         loop thread; daskcpp's loop is C++ and is not sampled: an empty profile."""

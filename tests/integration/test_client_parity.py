@@ -310,3 +310,19 @@ def test_set_restrictions_op(client):
     fut = client.submit(tasks.inc, 41, key="restricted-later", workers=[addrs[0]])
     assert fut.result() == 42
     assert client.sync(client.scheduler.set_restrictions, worker={"restricted-later": [addrs[1]]}) is None
+
+
+# ---- actors through the scheduler's proxy ---------------------------------------------
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["proxy", "direct"])
+def test_actor_calls(cluster, direct):
+    """Without direct-to-workers (the default) the client's actor calls go through
+    the scheduler's `proxy` op."""
+    with Client(cluster.address, timeout=15, direct_to_workers=direct) as client:
+        counter = client.submit(tasks.Counter, 10, actor=True).result()
+        assert counter.increment().result() == 11
+        assert counter.increment(5).result() == 16
+        assert counter.n == 16
+        with pytest.raises(tasks.UserError, match="actor method failed"):
+            counter.fail().result()
