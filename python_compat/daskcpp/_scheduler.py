@@ -610,6 +610,18 @@ class SchedulerFacade:
             except Exception:
                 logger.exception("heartbeat of extension %s from %s failed", name, worker)
 
+    def _version_message(self, frames):
+        """Scheduler.add_client's version check (5929-5933): the workers' and the
+        client's versions against this interpreter's."""
+        from distributed import versions as version_module
+
+        msg = to_py(frames)
+        return to_frames(
+            version_module.error_message(
+                version_module.get_versions(), msg["workers"], msg["source"]
+            )
+        )
+
     def _step(self) -> float:
         wakeup = self._pump.step()
         self._sync_gate()

@@ -326,3 +326,34 @@ def test_actor_calls(cluster, direct):
         assert counter.n == 16
         with pytest.raises(tasks.UserError, match="actor method failed"):
             counter.fail().result()
+
+
+# ---- version checks at connect ---------------------------------------------------------
+
+
+def test_version_mismatch_warning_at_connect(cluster, monkeypatch):
+    """A client whose packages differ from the cluster's is warned when it
+    connects, with stock's table (the scheduler reports its embedded
+    interpreter's versions, the workers theirs)."""
+    from distributed import versions as version_module
+
+    real = version_module.get_versions
+
+    def skewed(packages=None):
+        out = real(packages)
+        out["packages"] = {**out["packages"], "toolz": "0.0.1-parity"}
+        return out
+
+    expected_row = f"| toolz   | 0.0.1-parity | {real()['packages']['toolz']}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Client(cluster.address, timeout=15).close()  # the same versions: no warning
+    monkeypatch.setattr(version_module, "get_versions", skewed)
+    with pytest.warns(version_module.VersionMismatchWarning) as record:
+        client = Client(cluster.address, timeout=15)
+    client.close()
+    (warning,) = [str(w.message) for w in record if w.category is version_module.VersionMismatchWarning]
+    # Scheduler and workers run this interpreter's packages.
+    assert warning == version_module.error_message(real(), {"w": real()}, skewed())["warning"]
+    assert warning.startswith("Mismatched versions found\n\n+---------+")
+    assert expected_row in warning
