@@ -115,6 +115,7 @@ class SchedulerFacade:
         self._shuffle_active = False
         self._rpc_pool = None
         self.preloads = ()
+        self.periodic_callbacks: dict = {}
         self.validate = False
         with self._pump.running():
             self._ongoing_background_tasks = AsyncTaskGroup()
@@ -228,6 +229,27 @@ class SchedulerFacade:
 
     def client_send(self, client: str, msg: dict) -> None:
         self.send_all({client: [msg]}, {})
+
+    @property
+    def memory(self):
+        """Scheduler.memory: the sum of each worker's WorkerState.memory, from its
+        heartbeat metrics and managed bytes. daskcpp keeps no rolling minimum of
+        unmanaged memory: unmanaged_old is 0 (all unmanaged memory is "recent")."""
+        from distributed.scheduler import MemoryState
+
+        states = []
+        for ws in self.workers.values():
+            metrics = ws.metrics
+            spilled = metrics.get("spilled_bytes") or {}
+            states.append(
+                MemoryState(
+                    process=metrics.get("memory", 0),
+                    managed=max(0, ws.nbytes - spilled.get("memory", 0)),
+                    spilled=spilled.get("disk", 0),
+                    unmanaged_old=0,
+                )
+            )
+        return MemoryState.sum(*states)
 
     # -- talking to workers
     @property

@@ -3,7 +3,8 @@ workers or its own Python environment: ``versions``, ``profile``, ``call_stack``
 ``benchmark_hardware``, ``get_cluster_state`` / ``dump_cluster_state_to_url``,
 ``dump_state``, ``upload_file``, ``get_runspec`` / ``get_error_cause``
 (recreate_tasks), ``proxy`` (actors), ``start_task_metadata`` / ``stop_task_metadata``
-(get_task_metadata), ``set_restrictions`` and the small read-only queries
+(get_task_metadata), ``memory_sampler_start`` / ``_stop`` (MemorySampler),
+``set_restrictions`` and the small read-only queries
 (``get_task_status``, ``get_task_prefix_states``, ``echo``).
 
 They run on the facade (daskcpp/_scheduler.py), on the C++ loop thread. Where
@@ -28,6 +29,7 @@ logger = logging.getLogger("distributed.scheduler")
 def install(facade) -> None:
     """Puts the handlers into ``facade.handlers`` (routed to Python by C++ unless a
     native handler of the same name exists)."""
+    from distributed.diagnostics.memory_sampler import MemorySamplerExtension
     from distributed.recreate_tasks import ReplayTaskScheduler
 
     admin = SchedulerAdmin(facade)
@@ -49,8 +51,9 @@ def install(facade) -> None:
             "stop_task_metadata": admin.stop_task_metadata,
         }
     )
-    # Stock's extension registers get_runspec / get_error_cause itself.
+    # Stock's extensions register their handlers themselves.
     facade.extensions["replay-tasks"] = ReplayTaskScheduler(facade)
+    facade.extensions["memory_sampler"] = MemorySamplerExtension(facade)
     facade._admin = admin
 
 

@@ -255,6 +255,11 @@ Result<Value> SchedulerPortImpl::worker_field(std::string_view address,
       out.emplace_back(Value(name), Value(amount));
     return Value(std::move(out));
   }
+  if (field == "metrics") {
+    // The last heartbeat's (or the registration's) metrics.
+    const WorkerConnection* c = ctx_.service.find_worker(address);
+    return c != nullptr ? c->metrics : Value(Map{});
+  }
   if (field == "nanny") {
     const WorkerConnection* c = ctx_.service.find_worker(address);
     return c != nullptr && c->nanny ? Value(*c->nanny) : Value();

@@ -357,3 +357,26 @@ def test_version_mismatch_warning_at_connect(cluster, monkeypatch):
     assert warning == version_module.error_message(real(), {"w": real()}, skewed())["warning"]
     assert warning.startswith("Mismatched versions found\n\n+---------+")
     assert expected_row in warning
+
+
+# ---- MemorySampler -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("measure", ["process", "managed"])
+def test_memory_sampler(client, measure):
+    from distributed.diagnostics import MemorySampler
+
+    sampler = MemorySampler()
+    with sampler.sample("block", measure=measure, interval=0.05):
+        futs = client.scatter([b"x" * 1_000_000], workers=None)
+        wait(futs)
+        time.sleep(0.3)
+    (samples,) = [sampler.samples["block"]]
+    assert len(samples) >= 2
+    assert all(isinstance(t, float) and isinstance(n, int) and n >= 0 for t, n in samples)
+    if measure == "process":
+        assert all(n > 10_000_000 for _, n in samples)  # two Python worker processes
+    else:
+        assert samples[-1][1] >= 1_000_000
+    df = sampler.to_pandas()
+    assert list(df.columns) == ["block"]
