@@ -2,14 +2,16 @@
 code against the stock scheduler and daskcpp-scheduler (stock workers): what the
 user sees must be the same (issue 15).
 
-Covered here: `dump_cluster_state` (msgpack and yaml), `get_versions(check=True)`,
-`profile` / `profile(scheduler=True)`, `call_stack`, `benchmark_hardware`,
-`recreate_error_locally` / `recreate_task_locally`, `upload_file`, directed
-`scatter` / `submit` / `compute` / `persist` by address and by worker name,
-`replicate` / `rebalance` given names (stock refuses them), `wait_for_workers`,
-`restart(wait_for_workers=...)`, `get_task_status`-style queries, and that a
-stock op daskcpp does not implement fails naming the op. Logs, story and the task
-stream are in test_diagnostics.py.
+Covered here: `dump_cluster_state` (msgpack and yaml), `get_versions(check=True)`
+and the version-mismatch warning at connect, `profile` / `profile(scheduler=True)`,
+`call_stack`, `benchmark_hardware`, `recreate_error_locally` /
+`recreate_task_locally`, `upload_file`, directed `scatter` / `submit` / `compute` /
+`persist` by address and by worker name, `replicate` / `rebalance` given names
+(stock refuses them), `wait_for_workers`, `restart(wait_for_workers=...)` and its
+timeout message, `restart_workers`, `get_task_metadata`, the `set_restrictions`
+RPC, actors (calls through the scheduler's `proxy` and direct), `MemorySampler`,
+and that a stock op daskcpp does not implement fails naming the op. Logs, story
+and the task stream are in test_diagnostics.py.
 """
 
 from __future__ import annotations
