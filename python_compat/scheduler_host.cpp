@@ -346,6 +346,20 @@ std::vector<std::string> SchedulerPythonHost::valid_workers_downscaling(
   return candidates;
 }
 
+Value SchedulerPythonHost::version_message(const Value& workers, const Value& source) {
+  py::gil_scoped_acquire gil;
+  try {
+    return value_from_py(impl_->facade().attr("_version_message")(
+        frames_to_py(protocol::make_map({{"workers", workers}, {"source", source}}))));
+  } catch (const py::error_already_set& e) {
+    spdlog::error("scheduler facade: version comparison failed: {}",
+                  python_error_text(e));
+  } catch (const std::exception& e) {
+    spdlog::error("scheduler facade: version comparison: {}", e.what());
+  }
+  return Value();
+}
+
 Status SchedulerPythonHost::exec(const std::string& source) {
   py::gil_scoped_acquire gil;
   try {

@@ -79,6 +79,11 @@ class SchedulerPythonHost {
   std::vector<std::string> valid_workers_downscaling(
       const std::vector<std::string>& candidates);
 
+  // distributed.versions.error_message against the embedded interpreter's
+  // versions: {"warning", "error"}; nil if it failed (logged).
+  protocol::Value version_message(const protocol::Value& workers,
+                                  const protocol::Value& source);
+
   // Runs `source` (Python statements) with `facade` bound: tests and startup glue.
   Status exec(const std::string& source);
 

@@ -115,6 +115,7 @@ class SchedulerFacade:
         self._shuffle_active = False
         self._rpc_pool = None
         self.preloads = ()
+        self.periodic_callbacks: dict = {}
         self.validate = False
         with self._pump.running():
             self._ongoing_background_tasks = AsyncTaskGroup()
@@ -127,6 +128,9 @@ class SchedulerFacade:
                 "performance_report": self.performance_report,
             }
         )
+        from daskcpp import _scheduler_admin
+
+        _scheduler_admin.install(self)
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -226,6 +230,27 @@ class SchedulerFacade:
     def client_send(self, client: str, msg: dict) -> None:
         self.send_all({client: [msg]}, {})
 
+    @property
+    def memory(self):
+        """Scheduler.memory: the sum of each worker's WorkerState.memory, from its
+        heartbeat metrics and managed bytes. daskcpp keeps no rolling minimum of
+        unmanaged memory: unmanaged_old is 0 (all unmanaged memory is "recent")."""
+        from distributed.scheduler import MemoryState
+
+        states = []
+        for ws in self.workers.values():
+            metrics = ws.metrics
+            spilled = metrics.get("spilled_bytes") or {}
+            states.append(
+                MemoryState(
+                    process=metrics.get("memory", 0),
+                    managed=max(0, ws.nbytes - spilled.get("memory", 0)),
+                    spilled=spilled.get("disk", 0),
+                    unmanaged_old=0,
+                )
+            )
+        return MemoryState.sum(*states)
+
     # -- talking to workers
     @property
     def rpc(self):
@@ -304,6 +329,11 @@ class SchedulerFacade:
         self._bridge.store_worker_plugin(name, plugin)
         msg = {"op": "plugin-add", "plugin": plugin, "name": name}
         return await self.broadcast(msg=msg)
+
+    async def upload_file(self, filename, data, load=True):
+        """Server.upload_file (SchedulerUploadFile from Client.upload_file): written
+        to the scheduler's scratch directory and imported here."""
+        return await self._admin.upload_file(filename, data, load=load)
 
     # -- plugins (scheduler.py 6188-6269)
     def _plugins_changed(self):
@@ -601,6 +631,18 @@ class SchedulerFacade:
                 ext.heartbeat(ws, data)
             except Exception:
                 logger.exception("heartbeat of extension %s from %s failed", name, worker)
+
+    def _version_message(self, frames):
+        """Scheduler.add_client's version check (5929-5933): the workers' and the
+        client's versions against this interpreter's."""
+        from distributed import versions as version_module
+
+        msg = to_py(frames)
+        return to_frames(
+            version_module.error_message(
+                version_module.get_versions(), msg["workers"], msg["source"]
+            )
+        )
 
     def _step(self) -> float:
         wakeup = self._pump.step()

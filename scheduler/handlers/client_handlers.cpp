@@ -8,6 +8,7 @@
 #include "protocol/rpc/clock.hpp"
 #include "scheduler/service/extension_context.hpp"
 #include "scheduler/service/peer_info.hpp"
+#include "scheduler/service/scheduler_hooks.hpp"
 #include "scheduler/service/scheduler_service.hpp"
 #include "scheduler/transitions/stimuli.hpp"
 
@@ -27,6 +28,7 @@ void remove_client_from_core(ExtensionContext& server, const std::string& client
   });
 }
 
+using protocol::Map;
 using protocol::RpcRequest;
 using protocol::StreamMessage;
 using protocol::Value;
@@ -76,10 +78,27 @@ asio::awaitable<Value> add_client(ExtensionContext& server, RpcRequest& req) {
     if (SchedulerHooks* hooks = server.service.hooks()) hooks->add_client(id);
   });
   // The client reads exactly one message and asserts it is [stream-start]
-  // (protocol.md §4.3), so nothing may join this batch. Versions are not
-  // compared: warning and error stay empty.
-  stream->send_alone(protocol::make_map(
-      {{"op", Value("stream-start")}, {"warning", Value("")}, {"error", Value("")}}));
+  // (protocol.md §4.3), so nothing may join this batch. It warns with
+  // `warning` (a version mismatch) and raises ImportError with `error`.
+  Value start = protocol::make_map(
+      {{"op", Value("stream-start")}, {"warning", Value("")}, {"error", Value("")}});
+  if (SchedulerHooks* hooks = server.service.hooks()) {
+    Map workers;
+    for (const auto& [address, conn] : server.connections.workers()) {
+      workers.emplace_back(Value(address), conn.versions);
+    }
+    const Value* versions = req.arg("versions");
+    Value message = hooks->version_message(Value(std::move(workers)),
+                                           versions != nullptr ? *versions : Value());
+    for (const char* field : {"warning", "error"}) {
+      if (const Value* text = message.find(field); text != nullptr && text->is_str()) {
+        for (auto& [k, v] : start.as_map()) {
+          if (k.is_str() && k.as_str() == field) v = *text;
+        }
+      }
+    }
+  }
+  stream->send_alone(std::move(start));
 
   Value extra = protocol::make_map({{"client", Value(id)}});
   Status reason = co_await stream->run(server.client_stream, std::move(extra), {});

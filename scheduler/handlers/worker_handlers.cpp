@@ -99,6 +99,7 @@ std::shared_ptr<protocol::BatchedStream> accept_worker(ExtensionContext& server,
   conn.services = msg->services;
   conn.pid = msg->pid;
   conn.metrics = msg->metrics;
+  conn.versions = msg->versions;
   conn.last_seen = now;
   svc.connections().workers()[address] = std::move(conn);
   if (SchedulerHooks* hooks = svc.hooks()) hooks->add_worker(address);

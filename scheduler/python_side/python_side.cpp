@@ -293,6 +293,11 @@ void PythonSide::heartbeat_extensions(const std::string& address,
        protocol::make_map({{"worker", Value(address)}, {"extensions", extensions}}));
 }
 
+Value PythonSide::version_message(const Value& workers, const Value& source) {
+  if (closed_) return Value();
+  return host_->version_message(workers, source);
+}
+
 // ---- engine observers ----------------------------------------------------------------
 
 void PythonSide::on_transition(SchedulerState& s, TaskId id, TaskStatus start,

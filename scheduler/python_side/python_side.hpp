@@ -79,6 +79,8 @@ class PythonSide final : public SchedulerHooks,
       const std::vector<std::string>& candidates) override;
   void heartbeat_extensions(const std::string& address,
                             const protocol::Value& extensions) override;
+  protocol::Value version_message(const protocol::Value& workers,
+                                  const protocol::Value& source) override;
 
   // TransitionObserver
   void on_transition(SchedulerState& s, TaskId id, TaskStatus start, TaskStatus finish,

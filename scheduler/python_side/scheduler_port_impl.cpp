@@ -167,6 +167,9 @@ Result<Value> SchedulerPortImpl::task_field(std::string_view key,
   }
   if (field == "annotations") return ts.extras ? stored(ts.extras->annotations) : Value();
   if (field == "run_spec") return run_spec_value(ts.run_spec);
+  // TaskState.metadata: what the worker's task-finished message carried, which
+  // daskcpp does not keep; None, as stock has for a task that set none.
+  if (field == "metadata") return Value();
   if (field == "exception") return exception_of(ts);
   if (field == "traceback") {
     if (!ts.extras || !ts.extras->exception) return Value();
@@ -251,6 +254,11 @@ Result<Value> SchedulerPortImpl::worker_field(std::string_view address,
     for (const auto& [name, amount] : ws.resources)
       out.emplace_back(Value(name), Value(amount));
     return Value(std::move(out));
+  }
+  if (field == "metrics") {
+    // The last heartbeat's (or the registration's) metrics.
+    const WorkerConnection* c = ctx_.service.find_worker(address);
+    return c != nullptr ? c->metrics : Value(Map{});
   }
   if (field == "nanny") {
     const WorkerConnection* c = ctx_.service.find_worker(address);

@@ -16,6 +16,7 @@
 #include "scheduler/server/extensions.hpp"
 #include "scheduler/server/host_ip.hpp"
 #include "scheduler/server/run_files.hpp"
+#include "scheduler/server/unimplemented_ops.hpp"
 #include "scheduler/service/peer_info.hpp"
 #include "scheduler/service/scheduler_service.hpp"
 
@@ -134,6 +135,7 @@ void SchedulerServer::register_handlers() {
                        extensions_->log_event_fn(), [this] { return shutting_down_; }});
   register_server_handlers();
   extensions_->register_all(*extension_context_, *materializer_);
+  rpc_handlers_.set_fallback(unimplemented_op_handler(rpc_handlers_.server_type()));
 }
 
 // The server's own ops, not about tasks: `identity` (protocol.md §5.6; upstream

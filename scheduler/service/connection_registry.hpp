@@ -40,6 +40,7 @@ struct WorkerConnection {
   protocol::Value services = protocol::Value(protocol::Map{});
   std::optional<std::int64_t> pid;
   protocol::Value metrics = protocol::Value(protocol::Map{});
+  protocol::Value versions = protocol::Value(protocol::Map{});  // get_versions()
   double last_seen = 0;  // unix seconds (heartbeats)
   double time_delay = 0;
   bool closing = false;  // the worker announced it is going away

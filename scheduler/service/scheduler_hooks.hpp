@@ -41,6 +41,15 @@ class SchedulerHooks {
   // (heartbeat_worker's `self.extensions[name].heartbeat(ws, data)`).
   virtual void heartbeat_extensions(const std::string& address,
                                     const protocol::Value& extensions) = 0;
+  // distributed.versions.error_message(scheduler's get_versions(), `workers`
+  // ({address: versions}), `source`): {"warning": str, "error": str}, what
+  // register-client puts into stream-start. Nil when versions cannot be compared.
+  virtual protocol::Value version_message(const protocol::Value& workers,
+                                          const protocol::Value& source) {
+    (void)workers;
+    (void)source;
+    return protocol::Value();
+  }
 };
 
 }  // namespace daskcpp::scheduler

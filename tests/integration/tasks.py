@@ -126,3 +126,19 @@ def log_value_event(x, topic="ff"):
 def slow_inc(x, delay=0.5):
     time.sleep(delay)
     return x + 1
+
+
+class Counter:
+    """An actor (`submit(Counter, actor=True)`)."""
+
+    n = 0  # the client's Actor proxy only exposes attributes the class has
+
+    def __init__(self, start=0):
+        self.n = start
+
+    def increment(self, by=1):
+        self.n += by
+        return self.n
+
+    def fail(self):
+        raise UserError("actor method failed")

@@ -140,23 +140,37 @@ Result<std::vector<TaskId>> task_ids(const SchedulerState& s, const Value& keys,
   return out;
 }
 
+// How the `workers` argument names workers. Upstream takes addresses only, not
+// worker names (which submit/scatter accept): rebalance looks each up as an
+// address (KeyError otherwise); replicate goes through Scheduler.workers_list,
+// where an entry without ':' selects every worker whose address contains it (a
+// host), so a name usually selects nothing.
+enum class WorkerSpec { addresses, workers_list };
+
 Result<std::vector<WorkerId>> worker_ids(const SchedulerState& s, const Value* workers,
-                                         bool running_only) {
+                                         bool running_only, WorkerSpec spec) {
   std::vector<WorkerId> out;
+  auto add = [&](WorkerId id) {
+    if (running_only && s.worker(id).status != WorkerStatus::running) return;
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  };
   if (workers == nullptr || workers->is_nil()) {
-    for (WorkerId w : s.workers_by_address()) {
-      if (!running_only || s.worker(w).status == WorkerStatus::running) out.push_back(w);
-    }
+    for (WorkerId w : s.workers_by_address()) add(w);
     return out;
   }
   if (!workers->is_array()) return Status::TypeError("field 'workers': expected a list");
   for (const Value& a : workers->as_array()) {
     if (!a.is_str()) return Status::TypeError("field 'workers': expected addresses");
-    auto id = s.find_worker(a.as_str());
-    if (!id) id = s.find_worker_by_name(a.as_str());
-    if (!id) return Status::KeyError(a.as_str());
-    if (running_only && s.worker(*id).status != WorkerStatus::running) continue;
-    if (std::find(out.begin(), out.end(), *id) == out.end()) out.push_back(*id);
+    const std::string& w = a.as_str();
+    if (spec == WorkerSpec::workers_list && w.find(':') == std::string::npos) {
+      for (WorkerId id : s.workers_by_address()) {
+        if (s.worker(id).address.find(w) != std::string::npos) add(id);
+      }
+      continue;
+    }
+    auto id = s.find_worker(w);
+    if (!id) return Status::KeyError(w);
+    add(*id);
   }
   return out;
 }
@@ -178,7 +192,8 @@ asio::awaitable<Value> handle_replicate(std::shared_ptr<ReplicaContext> ctx,
   const bool drop_extra =
       !(args.find("delete") != nullptr && args.find("delete")->is_bool() &&
         !args.find("delete")->as_bool());
-  Result<std::vector<WorkerId>> workers = worker_ids(s, args.find("workers"), true);
+  Result<std::vector<WorkerId>> workers =
+      worker_ids(s, args.find("workers"), true, WorkerSpec::workers_list);
   if (!workers.ok()) co_return protocol::status_reply(workers.status());
   auto n_workers = static_cast<std::int64_t>(workers->size());
   std::int64_t n = n_workers;
@@ -273,7 +288,8 @@ asio::awaitable<Value> handle_rebalance(std::shared_ptr<ReplicaContext> ctx,
     stimulus_id = sid->as_str();
   }
   const Value ok = protocol::make_map({{"status", Value("OK")}});
-  Result<std::vector<WorkerId>> workers = worker_ids(s, args.find("workers"), false);
+  Result<std::vector<WorkerId>> workers =
+      worker_ids(s, args.find("workers"), false, WorkerSpec::addresses);
   if (!workers.ok()) co_return protocol::status_reply(workers.status());
   if (workers->empty()) co_return ok;
   const Value* keys_v = args.find("keys");
