@@ -26,19 +26,30 @@ using protocol::Value;
 
 constexpr const char* kHelperModule = "daskcpp._materialize";
 
-// The bases a graph's run_specs are stored over: one per task group and pickle
-// length, the first such pickle met (siblings of equal length differ only where
-// their keys do; see protocol/codec/pickled_run_spec.hpp).
-class SiblingPickles {
+// A graph's run_specs, made in task order. Each is stored over a base: one per
+// task group and pickle length, the first such pickle met (siblings of equal
+// length differ only where their keys do; protocol/codec/pickled_run_spec.hpp).
+//
+// They are allocated in blocks of kBlock consecutive tasks, each task's handle
+// an aliasing shared_ptr into its block: one allocation per block instead of
+// one per task, and the long-lived run_specs sit together on the heap rather
+// than among the short-lived pickles and records of intake, whose freed pages
+// the heap could then not give back. A block lives until its last task goes.
+class RunSpecBuilder {
  public:
-  std::shared_ptr<const PickledRunSpec> store(std::size_t group,
-                                              std::string_view pickle) {
+  static constexpr std::size_t kBlock = 256;
+
+  void add(std::size_t group, std::string_view pickle) {
+    if (!block_ || block_->size() == block_->capacity()) {
+      block_ = std::make_shared<std::vector<PickledRunSpec>>();
+      block_->reserve(kBlock);  // never reallocates: the handles point into it
+    }
     PickledRunSpec::Base& base = bases_[{group, pickle.size()}];
-    auto spec =
-        std::make_shared<const PickledRunSpec>(PickledRunSpec::over(base, pickle));
-    if (!base) base = spec->base();
-    return spec;
+    block_->push_back(PickledRunSpec::over(base, pickle));
+    if (!base) base = block_->back().base();
+    specs_.emplace_back(block_, &block_->back());
   }
+  std::vector<std::shared_ptr<const PickledRunSpec>>& specs() { return specs_; }
 
  private:
   struct GroupAndSize {
@@ -52,7 +63,49 @@ class SiblingPickles {
     }
   };
   std::unordered_map<GroupAndSize, PickledRunSpec::Base, Hash> bases_;
+  std::shared_ptr<std::vector<PickledRunSpec>> block_;
+  std::vector<std::shared_ptr<const PickledRunSpec>> specs_;
 };
+
+// The helper's run_spec_sink: takes the pickled run_specs in chunks while they
+// are made, so that a large graph's pickles never all exist at once (they
+// would be most of the intake's peak).
+// run_spec_sink(group_index_q: bytes, pickles: list[bytes]); `self` is a
+// capsule holding the RunSpecBuilder.
+PyObject* run_spec_sink_call(PyObject* self, PyObject* args) {
+  auto* sink = static_cast<RunSpecBuilder*>(PyCapsule_GetPointer(self, nullptr));
+  PyObject* groups = nullptr;
+  PyObject* pickles = nullptr;
+  if (sink == nullptr ||
+      !PyArg_ParseTuple(args, "SO!", &groups, &PyList_Type, &pickles)) {
+    return nullptr;
+  }
+  const Py_ssize_t n = PyList_GET_SIZE(pickles);
+  if (PyBytes_GET_SIZE(groups) != n * static_cast<Py_ssize_t>(sizeof(std::int64_t))) {
+    PyErr_SetString(PyExc_ValueError, "run_spec_sink: one group index per pickle");
+    return nullptr;
+  }
+  try {
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      std::int64_t group = 0;
+      std::memcpy(&group, PyBytes_AS_STRING(groups) + i * 8, sizeof group);
+      PyObject* pickle = PyList_GET_ITEM(pickles, i);
+      if (!PyBytes_Check(pickle)) {
+        PyErr_SetString(PyExc_TypeError, "run_spec_sink: a pickle is not bytes");
+        return nullptr;
+      }
+      sink->add(static_cast<std::size_t>(group),
+                std::string_view(PyBytes_AS_STRING(pickle),
+                                 static_cast<std::size_t>(PyBytes_GET_SIZE(pickle))));
+    }
+  } catch (const std::bad_alloc&) {
+    return PyErr_NoMemory();
+  }
+  Py_RETURN_NONE;
+}
+
+PyMethodDef kRunSpecSinkDef = {"run_spec_sink", run_spec_sink_call, METH_VARARGS,
+                               nullptr};
 
 // Field positions of the helper's "ok" tuple (see _materialize.materialize).
 enum Field : Py_ssize_t {
@@ -258,7 +311,7 @@ Result<MaterializeOutcome> cycle_outcome(const std::string& text) {
   return convert_error(error.get());
 }
 
-Result<MaterializeOutcome> convert_graph(PyObject* r) {
+Result<MaterializeOutcome> convert_graph(PyObject* r, RunSpecBuilder& sink) {
   if (PyTuple_GET_SIZE(r) != kFieldCount) return helper_error("a malformed record tuple");
   auto item = [r](Field f) { return PyTuple_GET_ITEM(r, f); };
   const Py_ssize_t n_signed = PyLong_AsSsize_t(item(kTaskCount));
@@ -288,9 +341,10 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
   DASKCPP_ASSIGN_OR_RETURN(std::string_view global_blob,
                            bytes_view(item(kGlobalAnnotations), "global annotations"));
   DASKCPP_ASSIGN_OR_RETURN(auto annot_task, int64s(item(kAnnotTask), "annotation index"));
-  // One bytes object per task, not a joined blob: the join would double the
-  // intake peak for a moment (the pickles are most of it).
+  // None: the run_specs went to the sink as they were made. Otherwise one bytes
+  // object per task, not a joined blob (a join would double them for a moment).
   PyObject* pickles = item(kPickles);
+  const bool sunk = pickles == Py_None;
   DASKCPP_ASSIGN_OR_RETURN(auto buffer_task, int64s(item(kBufferTask), "buffer index"));
   PyObject* annot_blobs = item(kAnnotBlobs);
   PyObject* buffer_frames = item(kBufferFrames);
@@ -298,7 +352,9 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
   const std::size_t n_keys = key_ends.size();
   if (n_keys < n || dep_ends.size() != n || has_order.size() != n || order.size() != n ||
       producer.size() != n || split_index.size() != n || group_index.size() != n ||
-      !PyList_Check(pickles) || static_cast<std::size_t>(PyList_GET_SIZE(pickles)) != n ||
+      (sunk ? sink.specs().size() != n
+            : !PyList_Check(pickles) ||
+                  static_cast<std::size_t>(PyList_GET_SIZE(pickles)) != n) ||
       !PyList_Check(annot_blobs) ||
       static_cast<std::size_t>(PyList_GET_SIZE(annot_blobs)) != annot_task.size() ||
       !PyList_Check(buffer_frames) ||
@@ -331,20 +387,20 @@ Result<MaterializeOutcome> convert_graph(PyObject* r) {
     return key_blob.substr(begin, static_cast<std::size_t>(key_ends[i]) - begin);
   };
   graph.tasks.resize(n);
-  // The run_specs first, in a pass of their own: they outlive intake, and made
-  // one after another they sit together on the heap instead of among the
-  // records' short-lived strings, whose pages the heap could then not give back.
-  SiblingPickles siblings;
+  // The run_specs: from the sink, or (a helper called without one) made here,
+  // before the records' strings (RunSpecBuilder says why).
   for (std::size_t i = 0; i < n; ++i) {
     if (static_cast<std::uint64_t>(group_index[i]) >= group_names.size()) {
       return helper_error("a name index out of range");
     }
+    if (sunk) continue;
     DASKCPP_ASSIGN_OR_RETURN(
         std::string_view pickle,
         bytes_view(PyList_GET_ITEM(pickles, static_cast<Py_ssize_t>(i)), "run_spec"));
-    graph.tasks[i].run_spec =
-        siblings.store(static_cast<std::size_t>(group_index[i]), pickle);
+    sink.add(static_cast<std::size_t>(group_index[i]), pickle);
   }
+  for (std::size_t i = 0; i < n; ++i)
+    graph.tasks[i].run_spec = std::move(sink.specs()[i]);
   std::size_t dep_begin = 0;
   for (std::size_t i = 0; i < n; ++i) {
     MaterializedTask& t = graph.tasks[i];
@@ -454,19 +510,26 @@ MaterializeResult materialize_now(const MaterializeRequest& request) {
   DASKCPP_ASSIGN_OR_RETURN(OwnedRef keys_obj, checked(bytes_object(keys), "materialize"));
   DASKCPP_ASSIGN_OR_RETURN(OwnedRef prio_obj,
                            checked(bytes_object(priority), "materialize"));
+  RunSpecBuilder sink;
+  DASKCPP_ASSIGN_OR_RETURN(
+      OwnedRef sink_capsule,
+      checked(PyCapsule_New(&sink, nullptr, nullptr), "materialize"));
+  DASKCPP_ASSIGN_OR_RETURN(
+      OwnedRef sink_fn,
+      checked(PyCFunction_New(&kRunSpecSinkDef, sink_capsule.get()), "materialize"));
 
   DASKCPP_ASSIGN_OR_RETURN(
-      OwnedRef result,
-      checked(PyObject_CallFunctionObjArgs(fn.get(), expr_header.get(), expr_frames.get(),
-                                           annot_header.get(), annot_frames.get(),
-                                           keys_obj.get(), prio_obj.get(), nullptr),
-              "daskcpp._materialize.materialize"));
+      OwnedRef result, checked(PyObject_CallFunctionObjArgs(
+                                   fn.get(), expr_header.get(), expr_frames.get(),
+                                   annot_header.get(), annot_frames.get(), keys_obj.get(),
+                                   prio_obj.get(), sink_fn.get(), nullptr),
+                               "daskcpp._materialize.materialize"));
   PyObject* r = result.get();
   if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 1) return helper_error("no tuple");
   const char* tag = PyUnicode_Check(PyTuple_GET_ITEM(r, 0))
                         ? PyUnicode_AsUTF8(PyTuple_GET_ITEM(r, 0))
                         : nullptr;
-  if (tag != nullptr && std::strcmp(tag, "ok") == 0) return convert_graph(r);
+  if (tag != nullptr && std::strcmp(tag, "ok") == 0) return convert_graph(r, sink);
   if (tag != nullptr && std::strcmp(tag, "error") == 0) return convert_error(r);
   PyErr_Clear();
   return helper_error("an unknown tag");

@@ -64,26 +64,36 @@ void put_tail(std::string& out, std::size_t num_buffers) {
 
 constexpr std::size_t kHeaderSlack = 48;  // the sub-header's bytes around the pickle
 
-// A patch run: u32 offset, u16 length (little-endian), then the bytes.
-constexpr std::size_t kRunHeader = 6;
-constexpr std::size_t kMaxRun = 0xffff;
+// A patch run: the offset and the length as LEB128 varints, then the bytes.
+// Short headers keep a sibling's patches (a key index or two) within the
+// string's inline buffer, so most tasks own no heap bytes for them.
 // Equal bytes shorter than this between two differences stay inside one run:
-// a new run would cost more than carrying them.
-constexpr std::size_t kMinGap = kRunHeader + 2;
+// a new run would cost about as much as carrying them.
+constexpr std::size_t kMinGap = 4;
+
+void put_varint(std::string& out, std::size_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+std::size_t get_varint(std::string_view in, std::size_t& at) {
+  std::size_t v = 0;
+  for (int shift = 0; at < in.size(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(in[at++]);
+    v |= static_cast<std::size_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  return v;
+}
 
 void put_run(std::string& out, std::string_view pickle, std::size_t begin,
              std::size_t end) {
-  while (begin < end) {
-    const std::size_t len = std::min(end - begin, kMaxRun);
-    const auto offset = static_cast<std::uint32_t>(begin);
-    const auto length = static_cast<std::uint16_t>(len);
-    char head[kRunHeader];
-    std::memcpy(head, &offset, 4);
-    std::memcpy(head + 4, &length, 2);
-    out.append(head, kRunHeader);
-    out.append(pickle.substr(begin, len));
-    begin += len;
-  }
+  put_varint(out, begin);
+  put_varint(out, end - begin);
+  out.append(pickle.substr(begin, end - begin));
 }
 
 // The runs where `pickle` differs from `base` (same length), or nullopt once
@@ -141,13 +151,11 @@ PickledRunSpec PickledRunSpec::over(const Base& base, std::string_view pickle) {
 void PickledRunSpec::copy_to(char* out) const {
   std::memcpy(out, base_->data(), base_->size());
   std::size_t at = 0;
-  while (at + kRunHeader <= patches_.size()) {
-    std::uint32_t offset = 0;
-    std::uint16_t length = 0;
-    std::memcpy(&offset, patches_.data() + at, 4);
-    std::memcpy(&length, patches_.data() + at + 4, 2);
-    std::memcpy(out + offset, patches_.data() + at + kRunHeader, length);
-    at += kRunHeader + length;
+  while (at < patches_.size()) {
+    const std::size_t offset = get_varint(patches_, at);
+    const std::size_t length = get_varint(patches_, at);
+    std::memcpy(out + offset, patches_.data() + at, length);
+    at += length;
   }
 }
 

@@ -59,7 +59,8 @@ class PickledRunSpec {
   void copy_to(char* out) const;
 
   Base base_;
-  // Runs of (u32 offset, u16 length, bytes), where the pickle differs from base_.
+  // Runs of (varint offset, varint length, bytes) where the pickle differs from
+  // base_ (pickled_run_spec.cpp).
   std::string patches_;
   std::vector<Bytes> buffers_;
 };

@@ -129,6 +129,7 @@ def materialize(
     annotations_frames: list,
     keys_msgpack: bytes,
     internal_priority_msgpack: bytes,
+    run_spec_sink=None,
 ):
     """Returns ("ok", records...) or ("error", text, exc_hdr, exc_frames, tb_hdr, tb_frames).
 
@@ -138,11 +139,16 @@ def materialize(
       has_order (bytes 0/1), order (q), data_producer (bytes 0/1),
       split_names (list[str]), split_index (q), group_names (list[str]), group_index (q),
       global_annotations (msgpack bytes), annot_task (q), annot_blobs (list[bytes]),
-      pickles (list[bytes], per task), buffer_task (q), buffer_frames (list[list[bytes]]),
+      pickles (list[bytes], per task; None with a run_spec_sink), buffer_task (q),
+      buffer_frames (list[list[bytes]]),
       culled (bool), warnings (list[str]), warning_count (int),
       order_in_cpp (bool: has_order/order are to be computed by the C++ dask.order),
       is_task (bytes 0/1, per task), key_hash (q, per key), order_keys (list: the keys,
       whose str() breaks ties) -- the last three empty when order_in_cpp is false
+
+    run_spec_sink(group_index_q: bytes, pickles: list[bytes]), when given, takes
+    the pickled run_specs in chunks as they are made, so that a large graph's
+    pickles never all exist at once (they are most of an intake's peak).
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -156,6 +162,7 @@ def materialize(
                 annotations_frames,
                 keys_msgpack,
                 internal_priority_msgpack,
+                run_spec_sink,
             )
         except Exception as e:
             result = ("error", *_error_payloads(e))
@@ -185,6 +192,7 @@ def _materialize(
     annotations_frames,
     keys_msgpack,
     internal_priority_msgpack,
+    run_spec_sink,
 ):
     keys = msgpack.loads(
         keys_msgpack, use_list=False, strict_map_key=False, raw=False
@@ -216,7 +224,9 @@ def _materialize(
     # Without the client's internal_priority, the C++ port of dask.order.order
     # (scheduler/ordering/dask_order.hpp) computes the priorities from the records,
     # the nodes' istask flags and the keys' hash() values (see _order_inputs).
-    return _records(dsk, annotations_by_type, global_annotations, internal_priority, culled)
+    return _records(
+        dsk, annotations_by_type, global_annotations, internal_priority, culled, run_spec_sink
+    )
 
 
 def cycle_error(text: str):
@@ -238,7 +248,13 @@ def _order_inputs(dsk, all_keys):
     return is_task, key_hash.tobytes()
 
 
-def _records(dsk, annotations_by_type, global_annotations, internal_priority, culled):
+# Pickled run_specs handed to a run_spec_sink at a time.
+_SINK_CHUNK = 4096
+
+
+def _records(
+    dsk, annotations_by_type, global_annotations, internal_priority, culled, run_spec_sink
+):
     task_keys = list(dsk)
     n = len(task_keys)
     index = dict(zip(task_keys, range(n)))
@@ -284,6 +300,7 @@ def _records(dsk, annotations_by_type, global_annotations, internal_priority, cu
     )
 
     pickles = []
+    sunk = 0  # pickles handed to run_spec_sink so far
     buffer_task = array("q")
     buffer_frames = []
     dumps = dpickle.dumps
@@ -295,6 +312,14 @@ def _records(dsk, annotations_by_type, global_annotations, internal_priority, cu
         if buffers:
             buffer_task.append(i)
             buffer_frames.append([bytes(b) for b in buffers])
+        if run_spec_sink is not None and len(pickles) == _SINK_CHUNK:
+            run_spec_sink(group_index[sunk : sunk + len(pickles)].tobytes(), pickles)
+            sunk += len(pickles)
+            pickles = []
+    if run_spec_sink is not None:
+        if pickles:
+            run_spec_sink(group_index[sunk : sunk + len(pickles)].tobytes(), pickles)
+        pickles = None
 
     return (
         "ok",

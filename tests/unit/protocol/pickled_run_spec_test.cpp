@@ -62,8 +62,8 @@ TEST_CASE("a sibling is stored as patches over the base and rebuilt exactly",
   CHECK(spec.base() == base.base());
   CHECK(spec.pickle() == sibling);
   CHECK(spec.payload().header == pickled_sub_header(sibling, 0));
-  // Two runs of one byte each: 2 x (6-byte run header + 1).
-  CHECK(spec.patch_bytes() == 14);
+  // Two runs of one byte each: offset 100 (1 varint byte), 2399 (2), length 1.
+  CHECK(spec.patch_bytes() == (1 + 1 + 1) + (2 + 1 + 1));
 }
 
 TEST_CASE("differences a few bytes apart share one run", "[pickled_run_spec]") {
@@ -71,13 +71,13 @@ TEST_CASE("differences a few bytes apart share one run", "[pickled_run_spec]") {
   const PickledRunSpec base = PickledRunSpec::whole(first);
   std::string sibling = first;
   sibling[10] = 'X';
-  sibling[15] = 'Y';  // 4 equal bytes between: carried inside the run
+  sibling[13] = 'Y';  // 2 equal bytes between: carried inside the run
   const PickledRunSpec spec = PickledRunSpec::over(base.base(), sibling);
   CHECK(spec.pickle() == sibling);
-  CHECK(spec.patch_bytes() == 6 + 6);
+  CHECK(spec.patch_bytes() == 1 + 1 + 4);
 }
 
-TEST_CASE("a run longer than a patch can hold is split", "[pickled_run_spec]") {
+TEST_CASE("a long run of differences is one patch", "[pickled_run_spec]") {
   const std::string first = pickle_of(200'000);
   const PickledRunSpec base = PickledRunSpec::whole(first);
   std::string sibling = first;
@@ -85,7 +85,8 @@ TEST_CASE("a run longer than a patch can hold is split", "[pickled_run_spec]") {
   const PickledRunSpec spec = PickledRunSpec::over(base.base(), sibling);
   CHECK(spec.base() == base.base());
   CHECK(spec.pickle() == sibling);
-  CHECK(spec.patch_bytes() == 70'000 + 2 * 6);
+  // Offset 1000 and length 70,000 as varints: 2 and 3 bytes.
+  CHECK(spec.patch_bytes() == 2 + 3 + 70'000);
 }
 
 TEST_CASE("a pickle too unlike the base, or of another length, is stored whole",
