@@ -341,10 +341,8 @@ Result<MaterializeOutcome> convert_graph(PyObject* r, RunSpecBuilder& sink) {
   DASKCPP_ASSIGN_OR_RETURN(std::string_view global_blob,
                            bytes_view(item(kGlobalAnnotations), "global annotations"));
   DASKCPP_ASSIGN_OR_RETURN(auto annot_task, int64s(item(kAnnotTask), "annotation index"));
-  // None: the run_specs went to the sink as they were made. Otherwise one bytes
-  // object per task, not a joined blob (a join would double them for a moment).
+  // None: the run_specs went to the sink as they were made.
   PyObject* pickles = item(kPickles);
-  const bool sunk = pickles == Py_None;
   DASKCPP_ASSIGN_OR_RETURN(auto buffer_task, int64s(item(kBufferTask), "buffer index"));
   PyObject* annot_blobs = item(kAnnotBlobs);
   PyObject* buffer_frames = item(kBufferFrames);
@@ -352,10 +350,7 @@ Result<MaterializeOutcome> convert_graph(PyObject* r, RunSpecBuilder& sink) {
   const std::size_t n_keys = key_ends.size();
   if (n_keys < n || dep_ends.size() != n || has_order.size() != n || order.size() != n ||
       producer.size() != n || split_index.size() != n || group_index.size() != n ||
-      (sunk ? sink.specs().size() != n
-            : !PyList_Check(pickles) ||
-                  static_cast<std::size_t>(PyList_GET_SIZE(pickles)) != n) ||
-      !PyList_Check(annot_blobs) ||
+      pickles != Py_None || sink.specs().size() != n || !PyList_Check(annot_blobs) ||
       static_cast<std::size_t>(PyList_GET_SIZE(annot_blobs)) != annot_task.size() ||
       !PyList_Check(buffer_frames) ||
       static_cast<std::size_t>(PyList_GET_SIZE(buffer_frames)) != buffer_task.size()) {
@@ -387,18 +382,6 @@ Result<MaterializeOutcome> convert_graph(PyObject* r, RunSpecBuilder& sink) {
     return key_blob.substr(begin, static_cast<std::size_t>(key_ends[i]) - begin);
   };
   graph.tasks.resize(n);
-  // The run_specs: from the sink, or (a helper called without one) made here,
-  // before the records' strings (RunSpecBuilder says why).
-  for (std::size_t i = 0; i < n; ++i) {
-    if (static_cast<std::uint64_t>(group_index[i]) >= group_names.size()) {
-      return helper_error("a name index out of range");
-    }
-    if (sunk) continue;
-    DASKCPP_ASSIGN_OR_RETURN(
-        std::string_view pickle,
-        bytes_view(PyList_GET_ITEM(pickles, static_cast<Py_ssize_t>(i)), "run_spec"));
-    sink.add(static_cast<std::size_t>(group_index[i]), pickle);
-  }
   for (std::size_t i = 0; i < n; ++i)
     graph.tasks[i].run_spec = std::move(sink.specs()[i]);
   std::size_t dep_begin = 0;
