@@ -173,8 +173,8 @@ std::string WorkStealing::move_task_request(TaskId id, WorkerId victim, WorkerId
   const double victim_duration = compute + get_comm_cost(s_, id, victim);
   const double thief_duration = compute + get_comm_cost(s_, id, thief);
   out.push_back(StealRequestMsg{victim, s_.key(id), stimulus_id});
-  add_to_in_flight(id, InFlight{victim, thief, victim_duration, thief_duration,
-                                stimulus_id});
+  add_to_in_flight(id,
+                   InFlight{victim, thief, victim_duration, thief_duration, stimulus_id});
   return stimulus_id;
 }
 
@@ -194,10 +194,9 @@ std::int64_t WorkStealing::combined_nprocessing(WorkerId ws) const {
 bool WorkStealing::is_unoccupied(WorkerId ws, double occupancy,
                                  std::int64_t nprocessing) const {
   const auto nthreads = s_.worker(ws).nthreads;
-  const double avg =
-      s_.total_nthreads() > 0
-          ? s_.total_occupancy() / static_cast<double>(s_.total_nthreads())
-          : 0.0;
+  const double avg = s_.total_nthreads() > 0
+                         ? s_.total_occupancy() / static_cast<double>(s_.total_nthreads())
+                         : 0.0;
   return nprocessing < nthreads || occupancy < nthreads * avg / 2;
 }
 
@@ -219,7 +218,8 @@ std::optional<WorkerId> WorkStealing::get_thief(
     } else if (has_resource_restrictions(ts)) {
       // Loose restrictions let a task run elsewhere, but never without the
       // resources it asks for.
-      std::erase_if(candidates, [&](WorkerId w) { return !has_resources(s_.worker(w), ts); });
+      std::erase_if(candidates,
+                    [&](WorkerId w) { return !has_resources(s_.worker(w), ts); });
       if (candidates.empty()) return std::nullopt;
     }
   }
@@ -356,9 +356,8 @@ Result<Effects> WorkStealing::move_task_confirm(const std::string& key,
 
   const bool undefined = !state || *state == "released";
   const bool confirm = state && one_of(*state, {"ready", "constrained", "waiting"});
-  const bool reject =
-      state &&
-      one_of(*state, {"memory", "executing", "long-running", "cancelled", "resumed"});
+  const bool reject = state && one_of(*state, {"memory", "executing", "long-running",
+                                               "cancelled", "resumed"});
   const bool thief_alive = s_.worker(thief).alive;
   if (undefined || (confirm && !thief_alive)) {
     // The victim no longer has the task (or the thief left): place it afresh.

@@ -146,7 +146,8 @@ class WorkStealing final : public TransitionObserver {
   double combined_occupancy(WorkerId ws) const;
   std::int64_t combined_nprocessing(WorkerId ws) const;
   bool is_unoccupied(WorkerId ws, double occupancy, std::int64_t nprocessing) const;
-  std::optional<WorkerId> get_thief(TaskId id, const std::vector<WorkerId>& thieves) const;
+  std::optional<WorkerId> get_thief(TaskId id,
+                                    const std::vector<WorkerId>& thieves) const;
 
   SchedulerState& s_;
   std::vector<Levels> stealable_;  // by worker index

@@ -27,8 +27,8 @@ Value encode_record(const StealLogRecord& r) {
   }
   protocol::Array out{Value(r.action)};
   if (r.action == "reschedule") out.push_back(Value(r.thief_gone));
-  for (Value v : {key, nil_or(r.state), Value(r.victim), Value(r.thief),
-                  Value(r.stimulus_id)}) {
+  for (Value v :
+       {key, nil_or(r.state), Value(r.victim), Value(r.thief), Value(r.stimulus_id)}) {
     out.push_back(std::move(v));
   }
   return Value(std::move(out));
@@ -49,11 +49,10 @@ void StealingExtension::register_handlers(ExtensionContext& ctx) {
     const Value* worker = m.get("worker");
     Stimulus stim{op.stimulus_id, protocol::unix_now()};
     ctx_->service.apply(
-        stealing_->move_task_confirm(op.key.canonical(), op.state,
-                                     worker != nullptr && worker->is_str()
-                                         ? worker->as_str()
-                                         : std::string(),
-                                     stim),
+        stealing_->move_task_confirm(
+            op.key.canonical(), op.state,
+            worker != nullptr && worker->is_str() ? worker->as_str() : std::string(),
+            stim),
         "steal-response");
     publish_log(stim.now);
     return Status::OK();

@@ -203,16 +203,15 @@ TEST_CASE("victim already runs the task: the steal is abandoned", "[stealing]") 
 
 TEST_CASE("victim does not know the task (released / nil): it is rescheduled",
           "[stealing]") {
-  for (std::optional<std::string> state : {std::optional<std::string>("released"),
-                                           std::optional<std::string>()}) {
+  for (std::optional<std::string> state :
+       {std::optional<std::string>("released"), std::optional<std::string>()}) {
     Piled h;
     h.steal->balance();
     std::int64_t run = h.run_id("t-0");
     Effects e = h.respond("t-0", state, "steal-0");
     // processing -> released -> waiting -> processing, placed afresh (w1 is its
     // restriction).
-    CHECK(workers(h.s, e) ==
-          V{"w1 free-keys [t-0]", "w1 compute-task t-0 prio=[0,1,3]"});
+    CHECK(workers(h.s, e) == V{"w1 free-keys [t-0]", "w1 compute-task t-0 prio=[0,1,3]"});
     CHECK(h.status("t-0") == TaskStatus::processing);
     CHECK(h.run_id("t-0") != run);
     CHECK(actions(h.steal->take_log()) == V{"request t-0", "reschedule t-0"});
@@ -250,8 +249,7 @@ TEST_CASE("victim removed mid-steal: the steal is dropped, the task re-placed on
   // Both tasks go to w2 by the ordinary removal path.
   CHECK(workers(h.s, e) == V{"w1 close scheduler-remove-worker",
                              "w2 compute-task t-0 prio=[0,1,1]",
-                             "w2 compute-task t-1 prio=[0,1,0]",
-                             "w2 remove-worker w1"});
+                             "w2 compute-task t-1 prio=[0,1,0]", "w2 remove-worker w1"});
   CHECK(h.steal->in_flight_count() == 0);
   // A response that was already on its way changes nothing.
   e = h.respond("t-0", "ready", "steal-0");
@@ -354,8 +352,8 @@ TEST_CASE("balance keeps stealing until the thief is busy", "[stealing]") {
   // Occupancy w1 = 8 × 0.5 s. Each request adds 0.5 s to w2; w2 stays a thief while
   // it holds under one task (nprocessing < nthreads) or less than half the average.
   std::vector<StealRequestMsg> r = h.steal->balance();
-  CHECK(requests(h.s, r) == V{"w1 steal-request t-0 steal-0",
-                              "w1 steal-request t-1 steal-1"});
+  CHECK(requests(h.s, r) ==
+        V{"w1 steal-request t-0 steal-0", "w1 steal-request t-1 steal-1"});
 }
 
 }  // namespace daskcpp::scheduler::test
