@@ -307,6 +307,8 @@ std::vector<StealRequestMsg> WorkStealing::balance() {
           rec.stimulus_id = std::move(stimulus_id);
           rec.level = level;
           rec.cost = compute + comm_cost_victim;
+          request_count_total_[static_cast<std::size_t>(level)] += 1;
+          request_cost_total_[static_cast<std::size_t>(level)] += rec.cost;
           rec.occ_victim = occ_victim;
           rec.occ_thief = occ_thief;
           log_.push_back(std::move(rec));

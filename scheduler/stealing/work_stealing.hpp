@@ -112,6 +112,13 @@ class WorkStealing final : public TransitionObserver {
   // Balance passes that sent at least one request (stock `count`).
   std::int64_t count() const { return count_; }
   std::int64_t request_count() const { return request_counter_; }
+  // Stock's `metrics`: requests and their summed cost (seconds) per cost level.
+  const std::array<std::int64_t, kLevels>& request_count_total() const {
+    return request_count_total_;
+  }
+  const std::array<double, kLevels>& request_cost_total() const {
+    return request_cost_total_;
+  }
 
   // Events for the "stealing" topic since the last call.
   std::vector<StealLogRecord> take_log() { return std::exchange(log_, {}); }
@@ -161,6 +168,8 @@ class WorkStealing final : public TransitionObserver {
   std::unordered_map<WorkerId, double> occupancies_;
   std::int64_t request_counter_ = 0;
   std::int64_t count_ = 0;
+  std::array<std::int64_t, kLevels> request_count_total_{};
+  std::array<double, kLevels> request_cost_total_{};
   std::vector<StealLogRecord> log_;
 };
 

@@ -35,6 +35,15 @@ def quick(i, data=None):
     return i, get_worker().address
 
 
+def stealing_metrics(dask_scheduler):
+    ext = dask_scheduler.extensions["stealing"]
+    return ext.count, sum(ext.metrics["request_count_total"].values())
+
+
+def has_stealing(dask_scheduler):
+    return "stealing" in dask_scheduler.extensions
+
+
 def start(worker_cluster, kinds):
     for name, kind in zip(("a", "b"), kinds):
         if kind == "stock":
@@ -88,6 +97,9 @@ def test_quick_tasks_behind_a_blocked_worker_are_stolen(worker_cluster, tmp_path
         confirmed = [e for _, e in events if e[0] == "confirm"]
         assert {e[1] for e in confirmed} == {q.key for q in quicks}
         assert all(e[3] == a and e[4] == b for e in confirmed)
+        # extensions["stealing"] agrees: one counted pass per "request" event.
+        passes = [e[1] for _, e in events if e[0] == "request"]
+        assert client.run_on_scheduler(stealing_metrics) == (len(passes), sum(map(len, passes)))
 
 
 @pytest.fixture
@@ -121,3 +133,4 @@ def test_stealing_disabled_by_config_leaves_placement_unchanged(no_stealing_clus
         wait(quicks, timeout=20)
         assert client.gather(quicks) == [(i, a) for i in range(N_QUICK)]
         assert not client.get_events("stealing")
+        assert client.run_on_scheduler(has_stealing) is False
