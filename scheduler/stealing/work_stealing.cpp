@@ -280,13 +280,16 @@ std::vector<StealRequestMsg> WorkStealing::balance() {
                                                              stealable.rend());
       for (const auto& [priority, id] : offered) {
         if (thieves.empty()) break;
-        const TaskState& ts = s_.task(id);
         auto where = key_stealable_.find(id);
-        if (where == key_stealable_.end() || ts.processing_on != victim ||
-            !s_.worker(victim).processing.contains(id) ||
+        if (where == key_stealable_.end() || where->second.worker != victim ||
+            where->second.level != level) {
+          stealable.erase({priority, id});  // not (or no longer) placed here
+          continue;
+        }
+        const TaskState& ts = s_.task(id);
+        if (ts.processing_on != victim || !s_.worker(victim).processing.contains(id) ||
             s_.worker(victim).long_running.contains(id)) {
-          remove_key_from_stealable(id);
-          stealable.erase({priority, id});
+          remove_key_from_stealable(id);  // seceded since (or stale)
           continue;
         }
         std::optional<WorkerId> thief = get_thief(id, thieves);
