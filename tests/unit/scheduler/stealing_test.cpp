@@ -356,4 +356,22 @@ TEST_CASE("balance keeps stealing until the thief is busy", "[stealing]") {
         V{"w1 steal-request t-0 steal-0", "w1 steal-request t-1 steal-1"});
 }
 
+TEST_CASE("an unexpected victim state leaves the task where it is", "[stealing]") {
+  Piled h;
+  h.steal->balance();
+  Effects e = h.respond("t-0", "flight", "steal-0");
+  CHECK(e.empty());
+  CHECK(h.on_worker("t-0") == "w1");
+  CHECK(h.steal->in_flight_count() == 0);
+  CHECK(actions(h.steal->take_log()) == V{"request t-0", "unexpected-state t-0"});
+}
+
+TEST_CASE("a paused worker is never a thief", "[stealing]") {
+  Piled h;
+  h.on(WorkerStatusChange{"w2", WorkerStatus::paused});
+  CHECK(h.steal->balance().empty());
+  h.on(WorkerStatusChange{"w2", WorkerStatus::running});
+  CHECK(requests(h.s, h.steal->balance()) == V{"w1 steal-request t-0 steal-0"});
+}
+
 }  // namespace daskcpp::scheduler::test
