@@ -77,6 +77,24 @@ WORKER_KINDS = [("stock", "stock"), ("daskcpp", "daskcpp"), ("daskcpp", "stock")
 KIND_IDS = ["stock-workers", "daskcpp-workers", "daskcpp-victim-stock-thief"]
 
 
+def check_stolen(client, a, b, placement, gate, started):
+    blocker, quicks = pile_onto_a(client, a, placement, gate, started)
+    # Stealing runs every work-stealing-interval (1 s); A stays blocked.
+    wait(quicks, timeout=20)
+    assert client.gather(quicks) == [(i, b) for i in range(N_QUICK)]
+    assert blocker.status == "pending"
+    gate.open()
+    assert blocker.result(timeout=20) == "blocker"
+    # The scheduler's event log shows the handshake.
+    events = client.get_events("stealing")
+    confirmed = [e for _, e in events if e[0] == "confirm"]
+    assert {e[1] for e in confirmed} == {q.key for q in quicks}
+    assert all(e[3] == a and e[4] == b for e in confirmed)
+    # extensions["stealing"] agrees: one counted pass per "request" event.
+    passes = [e[1] for _, e in events if e[0] == "request"]
+    assert client.run_on_scheduler(stealing_metrics) == (len(passes), sum(map(len, passes)))
+
+
 @pytest.mark.parametrize("placement", ["restriction", "locality"])
 @pytest.mark.parametrize("kinds", WORKER_KINDS, ids=KIND_IDS)
 def test_quick_tasks_behind_a_blocked_worker_are_stolen(worker_cluster, tmp_path, gate,
@@ -85,42 +103,46 @@ def test_quick_tasks_behind_a_blocked_worker_are_stolen(worker_cluster, tmp_path
     started.mkdir()
     client, a, b = start(worker_cluster, kinds)
     with client:
-        blocker, quicks = pile_onto_a(client, a, placement, gate, started)
-        # Stealing runs every work-stealing-interval (1 s); A stays blocked.
-        wait(quicks, timeout=20)
-        assert client.gather(quicks) == [(i, b) for i in range(N_QUICK)]
-        assert blocker.status == "pending"
-        gate.open()
-        assert blocker.result(timeout=20) == "blocker"
-        # The scheduler's event log shows the handshake.
-        events = client.get_events("stealing")
-        confirmed = [e for _, e in events if e[0] == "confirm"]
-        assert {e[1] for e in confirmed} == {q.key for q in quicks}
-        assert all(e[3] == a and e[4] == b for e in confirmed)
-        # extensions["stealing"] agrees: one counted pass per "request" event.
-        passes = [e[1] for _, e in events if e[0] == "request"]
-        assert client.run_on_scheduler(stealing_metrics) == (len(passes), sum(map(len, passes)))
+        check_stolen(client, a, b, placement, gate, started)
 
 
 @pytest.fixture
-def no_stealing_cluster(tmp_path, request, scheduler_kind):
+def configured_cluster(tmp_path, request, scheduler_kind):
+    """`configured_cluster(env)`: a WorkerCluster whose scheduler gets `env`."""
     from cluster import WorkerCluster
 
-    cluster = WorkerCluster(tmp_path, scheduler_kind,
-                            env={"DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING": "False"})
-    yield cluster
+    clusters = []
+
+    def make(env):
+        cluster = WorkerCluster(tmp_path, scheduler_kind, env=env)
+        clusters.append(cluster)
+        return cluster
+
+    yield make
     failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        print(cluster.logs())
-    cluster.close()
+    for cluster in clusters:
+        if failed is not None and failed.failed:
+            print(cluster.logs())
+        cluster.close()
+
+
+def test_stealing_with_worker_saturation_inf(configured_cluster, tmp_path, gate):
+    """Without scheduler-side queuing (worker-saturation: inf) stealing works the same."""
+    started = tmp_path / "started"
+    started.mkdir()
+    cluster = configured_cluster({"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "inf"})
+    client, a, b = start(cluster, ("stock", "daskcpp"))
+    with client:
+        check_stolen(client, a, b, "locality", gate, started)
 
 
 @pytest.mark.parametrize("placement", ["restriction", "locality"])
-def test_stealing_disabled_by_config_leaves_placement_unchanged(no_stealing_cluster,
+def test_stealing_disabled_by_config_leaves_placement_unchanged(configured_cluster,
                                                                 tmp_path, gate, placement):
     started = tmp_path / "started"
     started.mkdir()
-    client, a, b = start(no_stealing_cluster, ("stock", "stock"))
+    cluster = configured_cluster({"DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING": "False"})
+    client, a, b = start(cluster, ("stock", "stock"))
     with client:
         blocker, quicks = pile_onto_a(client, a, placement, gate, started)
         # Three stealing intervals: nothing moves, everything waits behind the blocker.
