@@ -25,7 +25,8 @@ add_library(daskcpp_scheduler_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/transitions/worker_replicas.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/worker_membership.cpp
   ${CMAKE_CURRENT_LIST_DIR}/transitions/client_membership.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/transitions/validate.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/transitions/validate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/stealing/work_stealing.cpp)
 target_include_directories(daskcpp_scheduler_core PUBLIC ${PROJECT_SOURCE_DIR})
 # Only Status (protocol/status.cpp) and Bytes are used from the protocol library.
 target_link_libraries(daskcpp_scheduler_core

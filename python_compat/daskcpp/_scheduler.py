@@ -92,6 +92,32 @@ class _NoSystemMonitor:
     count = 0
 
 
+class WorkStealingView:
+    """``extensions["stealing"]``: the native work stealing (scheduler/stealing/)
+    seen through stock's WorkStealing attributes, read-only: ``count`` (balance
+    passes that sent requests), ``metrics`` (``request_count_total`` and
+    ``request_cost_total`` per cost level) and ``in_flight_count``."""
+
+    def __init__(self, bridge):
+        self._bridge = bridge
+
+    def _state(self) -> dict:
+        return to_py(self._bridge.diagnostics("stealing", 0.0)) or {}
+
+    @property
+    def count(self) -> int:
+        return self._state().get("count", 0)
+
+    @property
+    def in_flight_count(self) -> int:
+        return self._state().get("in_flight", 0)
+
+    @property
+    def metrics(self) -> dict:
+        state = self._state()
+        return {name: dict(state.get(name, {})) for name in ("request_count_total", "request_cost_total")}
+
+
 class SchedulerFacade:
     """Stands in for ``distributed.Scheduler`` (one per daskcpp-scheduler)."""
 
@@ -356,6 +382,9 @@ class SchedulerFacade:
 
         with self._pump.running():
             self.extensions["shuffle"] = ShuffleSchedulerPlugin(self)
+        # Work stealing is native; stock leaves it out when it is disabled.
+        if to_py(self._bridge.diagnostics("stealing", 0.0)) is not None:
+            self.extensions["stealing"] = WorkStealingView(self._bridge)
 
     def _load_preloads(self, preload, preload_argv):
         from daskcpp._scheduler_preload import load

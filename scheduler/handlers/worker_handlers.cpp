@@ -368,8 +368,7 @@ void register_stream_handlers(ExtensionContext& server) {
     return log_event_from_worker(log_event, m);
   });
   h.add("keep-alive", [](const StreamMessage&) -> Status { return Status::OK(); });
-  // We never send steal-request, so a response can only be stale.
-  h.add("steal-response", [](const StreamMessage&) -> Status { return Status::OK(); });
+  // steal-response belongs to the stealing extension (extensions/stealing/).
 }
 
 }  // namespace

@@ -189,6 +189,20 @@ Result<SchedulerSettings> settings_from_config(const FlatConfig& flat) {
       DASKCPP_ASSIGN_OR_RETURN(*field, parse_number(k, it->second));
     }
   }
+  if (const std::string* v = get("work-stealing")) {
+    const std::string l = lower(*v);
+    s.config.work_stealing = !(l == "false" || l == "0" || l == "no" || l == "off");
+  }
+  if (const std::string* v = get("work-stealing-interval")) {
+    // parse_timedelta(..., default="ms"): a bare number is milliseconds.
+    const std::string key = prefix + "work-stealing-interval";
+    Result<double> ms = parse_number(key, *v);
+    if (ms.ok()) {
+      s.config.work_stealing_interval = *ms / 1000;
+    } else {
+      DASKCPP_ASSIGN_OR_RETURN(s.config.work_stealing_interval, parse_seconds(key, *v));
+    }
+  }
   if (const std::string* v = get("validate")) {
     s.config.validate = lower(*v) == "true" || *v == "1";
   }

@@ -12,7 +12,8 @@
 // /etc/dask and <sys.prefix>/etc/dask are not read.
 //
 // Settings read: allowed-failures, worker-saturation, worker-ttl,
-// unknown-task-duration, bandwidth, default-data-size (and
+// unknown-task-duration, bandwidth, default-data-size, work-stealing,
+// work-stealing-interval (and
 // distributed.scheduler.validate), and distributed.worker.memory.rebalance.{sender-min,
 // recipient-max, sender-recipient-gap} for rebalance, distributed.admin.log-length. Pure
 // functions plus one loader; startup only.

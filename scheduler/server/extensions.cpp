@@ -38,6 +38,7 @@ void Extensions::register_all(ExtensionContext& ctx,
   register_multi_lock_handlers(ctx);
   register_plugin_handlers(ctx, plugins);
   task_stream.register_handlers(ctx);
+  stealing.register_handlers(ctx);
 }
 
 }  // namespace daskcpp::scheduler

@@ -7,6 +7,7 @@
 
 #include "scheduler/extensions/events/events_extension.hpp"
 #include "scheduler/extensions/plugins/plugin_store.hpp"
+#include "scheduler/extensions/stealing/stealing_extension.hpp"
 #include "scheduler/extensions/task_stream/task_stream.hpp"
 #include "scheduler/service/extension_context.hpp"
 
@@ -30,6 +31,7 @@ class Extensions {
   EventsExtension events;
   PluginStore plugins;
   TaskStream task_stream;
+  StealingExtension stealing;
 };
 
 }  // namespace daskcpp::scheduler

@@ -112,6 +112,26 @@ Result<protocol::Value> SchedulerServer::diagnostics(std::string_view what,
     return protocol::Value(std::move(out));
   }
   if (what == "counters") return cpu_counters();
+  if (what == "stealing") {
+    // extensions["stealing"] of the facade; nil when work stealing is off.
+    const WorkStealing* stealing = extensions_->stealing.stealing();
+    if (stealing == nullptr) return protocol::Value();
+    protocol::Map count_total;
+    protocol::Map cost_total;
+    for (int level = 0; level < WorkStealing::kLevels; ++level) {
+      const auto i = static_cast<std::size_t>(level);
+      count_total.emplace_back(protocol::Value(static_cast<std::int64_t>(level)),
+                               protocol::Value(stealing->request_count_total()[i]));
+      cost_total.emplace_back(protocol::Value(static_cast<std::int64_t>(level)),
+                              protocol::Value(stealing->request_cost_total()[i]));
+    }
+    return protocol::make_map(
+        {{"count", protocol::Value(stealing->count())},
+         {"in_flight",
+          protocol::Value(static_cast<std::int64_t>(stealing->in_flight_count()))},
+         {"request_count_total", protocol::Value(std::move(count_total))},
+         {"request_cost_total", protocol::Value(std::move(cost_total))}});
+  }
   return Status::Invalid("no native diagnostics named " + std::string(what));
 }
 

@@ -18,6 +18,10 @@ struct SchedulerConfig {
   int rootish_taskgroup = 5;
   int rootish_taskgroup_dependencies = 5;
   std::size_t transition_log_length = 1000;  // distributed.admin.low-level-log-length
+  // distributed.scheduler.work-stealing(-interval): the balance pass moves queued
+  // tasks from saturated to idle workers every interval (scheduler/stealing/).
+  bool work_stealing = true;
+  double work_stealing_interval = 1.0;  // seconds
   // distributed.worker.memory.rebalance.* (fractions of a worker's memory_limit).
   double rebalance_sender_min = 0.30;
   double rebalance_recipient_max = 0.60;

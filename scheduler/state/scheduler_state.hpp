@@ -159,6 +159,14 @@ class SchedulerState {
   // Sees each update-graph before its transitions (graph_observer.hpp); nullable.
   GraphObserver* graph_observer() const { return graph_observer_; }
   void set_graph_observer(GraphObserver* observer) { graph_observer_ = observer; }
+  // A core module that follows every transition too (work stealing's stealable
+  // sets), called after the transition observer. Unlike that one it does not ask the
+  // worker handlers for each task-finished's op map, so it costs the hot path only
+  // its call. Nullable; not owned.
+  TransitionObserver* processing_observer() const { return processing_observer_; }
+  void set_processing_observer(TransitionObserver* observer) {
+    processing_observer_ = observer;
+  }
 
   // ---- transition log ----
   void log_transition(TaskId id, TaskStatus start, TaskStatus finish,
@@ -217,6 +225,7 @@ class SchedulerState {
   std::int64_t run_id_counter_ = 0;
   TransitionObserver* observer_ = nullptr;
   GraphObserver* graph_observer_ = nullptr;
+  TransitionObserver* processing_observer_ = nullptr;
 
   std::vector<TransitionLogEntry> log_;  // ring buffer
   std::size_t log_next_ = 0;

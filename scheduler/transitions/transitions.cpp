@@ -63,6 +63,9 @@ Status transition(SchedulerState& s, TaskId id, TaskStatus finish,
         s, id, start, actual, args, stim,
         actual == TaskStatus::forgotten && before ? &*before : nullptr);
   }
+  if (TransitionObserver* core = s.processing_observer()) {
+    core->on_transition(s, id, start, actual, args, stim, nullptr);
+  }
   if (actual == TaskStatus::forgotten) s.remove_task(id);
   recs.update(local);
   return Status::OK();

@@ -298,6 +298,21 @@ TEST_CASE("dask config: YAML nesting, env overrides, parsed values", "[glue]") {
   CHECK(err.status().message().find("worker-saturation") != std::string::npos);
 }
 
+TEST_CASE("dask config: work-stealing and its interval (a bare number is ms)", "[glue]") {
+  CHECK(settings_from_config({})->config.work_stealing);
+  CHECK(settings_from_config({})->config.work_stealing_interval == Approx(1.0));
+  FlatConfig flat;
+  parse_config_env({"DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING=False",
+                    "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING_INTERVAL=100ms"},
+                   flat);
+  auto s = settings_from_config(flat);
+  REQUIRE(s.ok());
+  CHECK_FALSE(s->config.work_stealing);
+  CHECK(s->config.work_stealing_interval == Approx(0.1));
+  FlatConfig ms{{"distributed.scheduler.work-stealing-interval", "250"}};
+  CHECK(settings_from_config(ms)->config.work_stealing_interval == Approx(0.25));
+}
+
 TEST_CASE("client ops apply in arrival order while an update-graph is in flight",
           "[glue]") {
   Glue g;
